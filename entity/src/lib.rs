@@ -1,0 +1,7 @@
+//! SeaORM entities: one module per table. Plain data, no business rules.
+pub mod account;
+pub mod agent;
+pub mod agent_skill;
+pub mod api_key;
+pub mod skill;
+pub mod skill_version;

@@ -1,0 +1,18 @@
+//! Schema migrations, run on server start and by `openclaw migrate`.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_core_tables;
+mod m20261125_000002_seed_skill_catalog;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_core_tables::Migration),
+            Box::new(m20261125_000002_seed_skill_catalog::Migration),
+        ]
+    }
+}

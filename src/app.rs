@@ -1,0 +1,147 @@
+//! Application state, the router, and `run(listener, shutdown)` (tests bind port 0 and call it directly).
+use std::{future::Future, sync::Arc, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    serve::ListenerExt,
+};
+use rand::RngCore;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::{
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{
+    auth::{Authenticator, jwt::JwtKeys},
+    config::Config,
+    db::{self, QueryCounter},
+    events::{EventBus, InMemoryBus},
+    graphql::{self, AppSchema},
+    rest::{self, CompiledRoutes, problem},
+    services,
+};
+
+/// Shared state: cheap to clone, everything behind `Arc`s.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub auth: Arc<Authenticator>,
+    pub events: Arc<dyn EventBus>,
+    pub queries: QueryCounter,
+}
+
+/// What axum handlers see: the state plus the built schema and the compiled REST table.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: AppSchema,
+    pub openapi: Arc<serde_json::Value>,
+}
+
+impl AppState {
+    /// Connects, migrates and wires the services. Does not bootstrap accounts (see [`bootstrap`]).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (db, queries) = db::connect(&config).await?;
+        db::migrate(&db).await?;
+        let secret = match &config.jwt_secret {
+            Some(secret) => secret.expose_secret().as_bytes().to_vec(),
+            None => {
+                tracing::warn!("OPENCLAW_JWT_SECRET is not set: using a random secret; access tokens end with this process");
+                let mut bytes = vec![0u8; 32];
+                rand::rng().fill_bytes(&mut bytes);
+                bytes
+            }
+        };
+        let auth = Authenticator::new(db.clone(), JwtKeys::new(&secret), Duration::from_secs(config.api_key_cache_secs));
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            auth: Arc::new(auth),
+            events: Arc::new(InMemoryBus::new(4096)),
+            queries,
+        })
+    }
+}
+
+/// On first start with no accounts, creates `default` and returns its API key (to be printed once).
+pub async fn bootstrap(state: &AppState) -> anyhow::Result<Option<String>> {
+    if !state.config.bootstrap_account {
+        return Ok(None);
+    }
+    services::accounts::bootstrap(&state.db).await.map_err(|e| anyhow::anyhow!(e.public_message()))
+}
+
+/// Request ids look like `req_0193…`: time-ordered, so logs sort.
+#[derive(Clone, Copy)]
+struct MakeReqId;
+
+impl MakeRequestId for MakeReqId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&format!("req_{}", uuid::Uuid::now_v7().simple())).ok().map(RequestId::new)
+    }
+}
+
+pub fn build_router(state: AppState) -> anyhow::Result<Router> {
+    let schema = graphql::build_schema(state.clone());
+    let routes = Arc::new(CompiledRoutes::compile()?);
+    let http_state = HttpState { app: state, schema, openapi: Arc::new(rest::openapi::document()) };
+    let graphql_routes = Router::new()
+        .route("/v2/graphql", get(graphql::http::graphql_http).post(graphql::http::graphql_http).fallback(graphql::http::graphql_http))
+        .route("/graphql", get(graphql::http::graphql_http).post(graphql::http::graphql_http).fallback(graphql::http::graphql_http))
+        .route("/v2/graphql/ws", get(graphql::ws::graphql_ws));
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/v2/openapi.json", get(openapi))
+        .merge(graphql_routes)
+        .merge(rest::router(routes))
+        .fallback(not_found)
+        .with_state(http_state)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeReqId));
+    Ok(router)
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn run(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let listener = listener.tap_io(|tcp| {
+        // Small responses must not wait for Nagle's algorithm.
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<HttpState>) -> Response {
+    match state.app.db.ping().await {
+        Ok(()) => Json(json!({ "status": "ready", "database": "ok" })).into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": "unreachable" }))).into_response()
+        }
+    }
+}
+
+async fn openapi(State(state): State<HttpState>) -> Json<serde_json::Value> {
+    Json((*state.openapi).clone())
+}
+
+async fn not_found(headers: HeaderMap) -> Response {
+    problem::problem(StatusCode::NOT_FOUND, "route_not_found", "no such route", None, problem::request_id(&headers))
+}

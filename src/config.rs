@@ -1,0 +1,122 @@
+//! Typed, layered configuration: defaults, then an optional TOML file, then `OPENCLAW_*` environment variables.
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Server configuration. `Debug` never prints secrets (`SecretString` redacts itself).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, rename_all = "snake_case", deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://…` (embedded) or `postgres://…`.
+    pub database_url: String,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// HS256 secret for access tokens. When unset a random one is generated per process (tokens die on restart).
+    pub jwt_secret: Option<SecretString>,
+    /// Lifetime of access tokens minted by `POST /v2/auth/token`, in seconds.
+    pub jwt_ttl_secs: u64,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Maximum database connections in the pool (SQLite in-memory always uses one).
+    pub db_max_connections: u32,
+    /// GraphQL query depth and complexity limits.
+    pub graphql_max_depth: usize,
+    pub graphql_max_complexity: usize,
+    /// How long a verified API key stays cached before it is looked up again (revocation delay on other processes).
+    pub api_key_cache_secs: u64,
+    /// Create a default account and print its key when the database has no accounts.
+    pub bootstrap_account: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://openclaw.db?mode=rwc".to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            jwt_secret: None,
+            jwt_ttl_secs: 900,
+            body_limit_bytes: 1024 * 1024,
+            db_max_connections: 16,
+            graphql_max_depth: 12,
+            graphql_max_complexity: 2000,
+            api_key_cache_secs: 30,
+            bootstrap_account: true,
+        }
+    }
+}
+
+/// Environment variables read on top of the file. Each is `OPENCLAW_` + the field name in upper case.
+const ENV_KEYS: &[&str] = &[
+    "database_url",
+    "listen",
+    "jwt_secret",
+    "jwt_ttl_secs",
+    "body_limit_bytes",
+    "db_max_connections",
+    "graphql_max_depth",
+    "graphql_max_complexity",
+    "api_key_cache_secs",
+    "bootstrap_account",
+];
+
+impl Config {
+    /// Loads defaults → `file` (if given, or `OPENCLAW_CONFIG`) → environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let env_file = std::env::var("OPENCLAW_CONFIG").ok();
+        let file = file.map(Path::to_path_buf).or(env_file.map(Into::into));
+        let mut table = match &file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                text.parse::<toml::Table>()
+                    .with_context(|| format!("parsing config file {}", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        for key in ENV_KEYS {
+            let var = format!("OPENCLAW_{}", key.to_uppercase());
+            if let Ok(raw) = std::env::var(&var) {
+                table.insert((*key).to_owned(), env_value(&raw));
+            }
+        }
+        toml::Value::Table(table)
+            .try_into()
+            .context("invalid configuration (file or OPENCLAW_* environment)")
+    }
+
+    pub fn jwt_ttl(&self) -> Duration {
+        Duration::from_secs(self.jwt_ttl_secs)
+    }
+}
+
+/// Environment values are strings; numbers and booleans are recognised so that typed fields deserialize.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(n) = raw.parse::<i64>() {
+        return toml::Value::Integer(n);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values_are_typed() {
+        assert_eq!(env_value("42"), toml::Value::Integer(42));
+        assert_eq!(env_value("false"), toml::Value::Boolean(false));
+        assert_eq!(env_value("sqlite::memory:"), toml::Value::String("sqlite::memory:".into()));
+    }
+
+    #[test]
+    fn debug_redacts_the_jwt_secret() {
+        let config = Config { jwt_secret: Some("hunter2-very-secret".to_owned().into()), ..Config::default() };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

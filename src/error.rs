@@ -1,0 +1,149 @@
+//! The one application error, and its mappings to HTTP statuses, SPEC §2 error bodies and GraphQL errors.
+use async_graphql::ErrorExtensions as _;
+use axum::http::StatusCode;
+use sea_orm::DbErr;
+use serde_json::{Value, json};
+
+/// Every failure a request can end in. `code()` and `status()` are the single source of truth for the wire.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{message}")]
+    Forbidden { message: String },
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("request body exceeds {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("rate limit exceeded")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("monthly token quota used up")]
+    QuotaExceeded,
+    #[error("the model provider failed: {0}")]
+    Upstream(String),
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    /// Opaque on purpose: the cause is logged, never shown.
+    #[error("an internal error occurred")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation { field: field.into(), message: message.into() }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden { message: message.into() }
+    }
+
+    /// The snake_case `code` clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::Forbidden { .. } => "forbidden",
+            Self::NotFound { .. } => "not_found",
+            Self::Validation { .. } => "validation_error",
+            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::Upstream(_) => "upstream_error",
+            Self::Unavailable => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        status_for_code(self.code())
+    }
+
+    /// The message shown to clients; internal causes are logged, never shown.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Internal(err) => {
+                tracing::error!(error = ?err, "internal error");
+                "an internal error occurred".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// Structured `details` for the error body (the offending field, retry hints).
+    pub fn details(&self) -> Option<Value> {
+        match self {
+            Self::Validation { field, .. } => Some(json!({ "field": field })),
+            Self::RateLimited { retry_after_secs } => Some(json!({ "retryAfter": retry_after_secs })),
+            Self::PayloadTooLarge { limit } => Some(json!({ "limit": limit })),
+            _ => None,
+        }
+    }
+}
+
+/// Maps an error `code` to its HTTP status. The REST layer uses it to turn GraphQL `extensions.code` back into a
+/// status, so a code has one status wherever it is raised.
+pub fn status_for_code(code: &str) -> StatusCode {
+    match code {
+        "unauthenticated" => StatusCode::UNAUTHORIZED,
+        "forbidden" | "insufficient_scope" => StatusCode::FORBIDDEN,
+        "not_found" | "route_not_found" => StatusCode::NOT_FOUND,
+        "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
+        "conflict" | "already_installed" | "conversation_busy" => StatusCode::CONFLICT,
+        "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+        "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "idempotency_mismatch" => StatusCode::UNPROCESSABLE_ENTITY,
+        "rate_limited" | "concurrency_limited" | "quota_exceeded" => StatusCode::TOO_MANY_REQUESTS,
+        "upstream_error" => StatusCode::BAD_GATEWAY,
+        "service_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        "internal_error" => StatusCode::INTERNAL_SERVER_ERROR,
+        // validation_error, invalid_json, graphql_parse_error, query_too_deep, … are all client mistakes.
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match &err {
+            DbErr::RecordNotFound(_) => Self::NotFound { resource: "record" },
+            DbErr::ConnectionAcquire(_) => Self::Unavailable,
+            _ => match err.sql_err() {
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Self::Conflict {
+                    code: "conflict",
+                    message: "a resource with these values already exists".to_owned(),
+                },
+                _ => Self::Internal(anyhow::Error::new(err)),
+            },
+        }
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+}
+
+impl AppError {
+    /// The GraphQL error: public message plus `extensions.code` (and `details`).
+    pub fn into_graphql(self) -> async_graphql::Error {
+        let gql = async_graphql::Error::new(self.public_message());
+        let code = self.code();
+        let details = self.details();
+        gql.extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(details) = details {
+                if let Ok(value) = async_graphql::Value::from_json(details) {
+                    ext.set("details", value);
+                }
+            }
+        })
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,68 @@
+//! Gives every GraphQL error an `extensions.code`, including the ones async-graphql raises itself
+//! (syntax, validation, depth and complexity limits), so REST and GraphQL clients branch on the same codes.
+use async_graphql::{ErrorExtensionValues, Response, ServerError, Value};
+
+use crate::error::AppError;
+
+/// Converts results of services into GraphQL results with coded errors (never via `Display`, which would leak).
+pub trait GqlResultExt<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResultExt<T> for Result<T, AppError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(AppError::into_graphql)
+    }
+}
+
+/// The code of an error raised before execution, judged by async-graphql's message.
+fn classify(message: &str) -> &'static str {
+    if message.contains("nested too deep") {
+        "query_too_deep"
+    } else if message.contains("too complex") {
+        "query_too_complex"
+    } else if message.starts_with(" --> ") || message.contains("expected") && message.contains("-->") {
+        "graphql_parse_error"
+    } else if message.starts_with("Invalid value for argument") || message.contains("Variable \"") {
+        "validation_error"
+    } else {
+        "graphql_validation_error"
+    }
+}
+
+/// Adds `extensions.code` where missing.
+pub fn annotate(response: &mut Response) {
+    for error in &mut response.errors {
+        annotate_error(error);
+    }
+}
+
+pub fn annotate_error(error: &mut ServerError) {
+    let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
+    if has_code {
+        return;
+    }
+    let code = if error.path.is_empty() { classify(&error.message) } else { "internal_error" };
+    error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", Value::from(code));
+}
+
+/// The code of an error (after [`annotate`]).
+pub fn code_of(error: &ServerError) -> String {
+    match error.extensions.as_ref().and_then(|ext| ext.get("code")) {
+        Some(Value::String(code)) => code.clone(),
+        _ => "internal_error".to_owned(),
+    }
+}
+
+/// True when the response failed before execution (no `data` entry belongs in it).
+pub fn is_request_error(response: &Response) -> bool {
+    matches!(response.data, Value::Null) && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// A parse error of a document, as a response.
+pub fn parse_error(err: async_graphql::parser::Error) -> Response {
+    let mut error = ServerError::new(err.to_string(), None);
+    error.locations = err.positions().collect();
+    error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", "graphql_parse_error");
+    Response::from_errors(vec![error])
+}

@@ -1,0 +1,8 @@
+//! GraphQL input types and their conversion into service requests.
+pub mod agent;
+pub mod skill;
+pub mod token;
+
+pub use agent::{CreateAgentInput, UpdateAgentInput};
+pub use skill::{InstallSkillInput, UpdateInstalledSkillInput};
+pub use token::CreateAccessTokenInput;

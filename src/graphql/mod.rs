@@ -1,0 +1,16 @@
+//! The GraphQL API — the primary model of the server. REST routes execute the same schema.
+pub mod context;
+pub mod errors;
+pub mod guards;
+pub mod http;
+pub mod inputs;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod scalars;
+pub mod schema;
+pub mod subscription;
+pub mod types;
+pub mod ws;
+
+pub use schema::{AppSchema, build_schema, request_data};

@@ -1,0 +1,46 @@
+//! Creating, changing and deleting agents.
+use async_graphql::{Context, ID, Object};
+use serde_json::json;
+
+use crate::{
+    events::{Event, EventKind},
+    graphql::{
+        context::ContextExt,
+        errors::GqlResultExt,
+        guards::ScopeGuard,
+        inputs::{CreateAgentInput, UpdateAgentInput},
+        types::{Agent, Deleted},
+    },
+    services::agents,
+};
+
+#[derive(Default)]
+pub struct AgentMutation;
+
+#[Object]
+impl AgentMutation {
+    #[graphql(guard = "ScopeGuard(\"agents:write\")")]
+    async fn create_agent(&self, ctx: &Context<'_>, input: CreateAgentInput) -> async_graphql::Result<Agent> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let new = input.into_new_agent().gql()?;
+        let created = agents::create(&app.db, &principal.account_id, new).await.gql()?;
+        Ok(Agent(created))
+    }
+
+    /// Changes only the fields given; emits `agent.updated`.
+    #[graphql(guard = "ScopeGuard(\"agents:write\")")]
+    async fn update_agent(&self, ctx: &Context<'_>, id: ID, input: UpdateAgentInput) -> async_graphql::Result<Agent> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let patch = input.into_patch().gql()?;
+        let updated = agents::update(&app.db, &principal.account_id, &id, patch).await.gql()?;
+        app.events.publish(Event::new(EventKind::AgentUpdated, &principal.account_id, &updated.id, json!({ "agentId": updated.id })));
+        Ok(Agent(updated))
+    }
+
+    #[graphql(guard = "ScopeGuard(\"agents:write\")")]
+    async fn delete_agent(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Deleted> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        agents::delete(&app.db, &principal.account_id, &id).await.gql()?;
+        Ok(Deleted { id, deleted: true })
+    }
+}

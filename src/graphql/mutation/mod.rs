@@ -1,0 +1,9 @@
+//! Mutation root, merged from one piece per resource.
+mod agents;
+mod skills;
+mod tokens;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(agents::AgentMutation, skills::SkillMutation, tokens::TokenMutation);

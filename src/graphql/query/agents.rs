@@ -1,0 +1,29 @@
+//! Reading agents.
+use async_graphql::{Context, ID, Object};
+
+use crate::{
+    graphql::{context::ContextExt, errors::GqlResultExt, guards::ScopeGuard, types::{Agent, AgentPage}},
+    services::{agents, pagination::PageRequest},
+};
+
+#[derive(Default)]
+pub struct AgentQuery;
+
+#[Object]
+impl AgentQuery {
+    /// One of the caller's agents (`not_found` for another tenant's).
+    #[graphql(guard = "ScopeGuard(\"agents:read\")")]
+    async fn agent(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Agent>> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        Ok(Some(Agent(agents::get(&app.db, &principal.account_id, &id).await.gql()?)))
+    }
+
+    /// The caller's agents, newest first.
+    #[graphql(guard = "ScopeGuard(\"agents:read\")", complexity = "limit.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn agents(&self, ctx: &Context<'_>, limit: Option<i64>, page: Option<i64>) -> async_graphql::Result<AgentPage> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let request = PageRequest::new(page, limit).gql()?;
+        let (items, total) = agents::list(&app.db, &principal.account_id, request).await.gql()?;
+        Ok(AgentPage { items, pagination: request.info(total).into() })
+    }
+}

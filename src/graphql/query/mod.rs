@@ -1,0 +1,9 @@
+//! Query root, merged from one piece per resource.
+mod agents;
+mod skills;
+mod viewer;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Query(agents::AgentQuery, skills::SkillQuery, viewer::ViewerQuery);

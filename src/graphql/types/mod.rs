@@ -1,0 +1,8 @@
+//! GraphQL output types. Each wraps an entity model; fields are shaped as the SPEC's JSON.
+pub mod agent;
+pub mod common;
+pub mod skill;
+
+pub use agent::{Agent, AgentPage, InstalledSkill};
+pub use common::{AccessToken, Deleted, Pagination, Viewer};
+pub use skill::{Skill, SkillPage};

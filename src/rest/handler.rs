@@ -1,0 +1,212 @@
+//! Executes a route: authenticate, turn path/query/body into GraphQL variables, run the stored document against
+//! the schema, answer with one field of `data` (or the SPEC error body, status from the error's `code`).
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{Name, Value, Variables, parser::types::ExecutableDocument};
+use axum::{
+    Router,
+    body::Body,
+    extract::{Path, RawQuery, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{MethodFilter, MethodRouter, on},
+};
+use serde_json::Value as Json;
+
+use super::{
+    problem::{self, request_id},
+    routes::{Arg, ArgType, ROUTES, Route},
+};
+use crate::{
+    app::HttpState,
+    error::AppError,
+    graphql::{errors, request_data},
+};
+
+/// A route with its document parsed once, at start-up.
+pub struct CompiledRoute {
+    pub route: &'static Route,
+    document: ExecutableDocument,
+}
+
+pub struct CompiledRoutes(pub Vec<CompiledRoute>);
+
+impl CompiledRoutes {
+    /// Parses every stored document; a typo in the table fails start-up, not a request.
+    pub fn compile() -> anyhow::Result<Self> {
+        ROUTES
+            .iter()
+            .map(|route| {
+                let document = async_graphql::parser::parse_query(route.document)
+                    .map_err(|e| anyhow::anyhow!("route {} {}: {e}", route.method, route.path))?;
+                Ok(CompiledRoute { route, document })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map(Self)
+    }
+}
+
+/// An axum router with one entry per table row, plus JSON 405s for known paths.
+pub fn router(routes: Arc<CompiledRoutes>) -> Router<HttpState> {
+    let mut by_path: Vec<(&'static str, MethodRouter<HttpState>, Vec<&'static str>)> = Vec::new();
+    for index in 0..routes.0.len() {
+        let route = routes.0[index].route;
+        let routes = routes.clone();
+        let handler = move |state: State<HttpState>,
+                            path: Path<HashMap<String, String>>,
+                            query: RawQuery,
+                            headers: HeaderMap,
+                            body: Body| async move {
+            execute(state, &routes.0[index], path, query, headers, body).await
+        };
+        let filter = MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET);
+        match by_path.iter_mut().find(|(path, _, _)| *path == route.path) {
+            Some((_, method_router, methods)) => {
+                *method_router = std::mem::take(method_router).on(filter, handler);
+                methods.push(route.method.as_str());
+            }
+            None => by_path.push((route.path, on(filter, handler), vec![route.method.as_str()])),
+        }
+    }
+    by_path.into_iter().fold(Router::new(), |router, (path, method_router, methods)| {
+        let allow = methods.join(", ");
+        router.route(
+            path,
+            method_router.fallback(move |headers: HeaderMap| async move {
+                let mut response = problem::problem(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    &format!("this path allows {allow}"),
+                    None,
+                    request_id(&headers),
+                );
+                if let Ok(value) = HeaderValue::from_str(&allow) {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                response
+            }),
+        )
+    })
+}
+
+async fn execute(
+    State(state): State<HttpState>,
+    compiled: &CompiledRoute,
+    Path(path): Path<HashMap<String, String>>,
+    RawQuery(raw_query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let request_id = request_id(&headers).to_owned();
+    let route = compiled.route;
+    let principal = match state.app.auth.from_headers(&headers).await {
+        Ok(principal) => principal,
+        Err(err) => return problem::from_app_error(err, &request_id),
+    };
+    let variables = match variables(route, &path, raw_query.as_deref(), &headers, body, state.app.config.body_limit_bytes).await {
+        Ok(variables) => variables,
+        Err(err) => return problem::from_app_error(err, &request_id),
+    };
+    let mut request = async_graphql::Request::new(route.document).variables(variables);
+    request.set_parsed_query(compiled.document.clone());
+    request.data = request_data(&state.app, principal);
+    let mut response = state.schema.execute(request).await;
+    if let Some(error) = response.errors.first_mut() {
+        errors::annotate_error(error);
+        let code = errors::code_of(error);
+        let details = error
+            .extensions
+            .as_ref()
+            .and_then(|ext| ext.get("details"))
+            .and_then(|d| d.clone().into_json().ok());
+        return problem::from_code(&code, &error.message, details, &request_id);
+    }
+    if route.status == StatusCode::NO_CONTENT {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let field = match &response.data {
+        Value::Object(map) => map.get(route.field),
+        _ => None,
+    };
+    match field.map(serde_json::to_vec) {
+        Some(Ok(bytes)) => {
+            let mut response = (route.status, bytes).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+        _ => problem::from_app_error(AppError::Internal(anyhow::anyhow!("route {} returned no {}", route.path, route.field)), &request_id),
+    }
+}
+
+/// Builds the GraphQL variables of a call from its path, query string and body.
+async fn variables(
+    route: &Route,
+    path: &HashMap<String, String>,
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+    body_limit: usize,
+) -> Result<Variables, AppError> {
+    let mut vars = async_graphql::indexmap::IndexMap::new();
+    let query: HashMap<String, String> = url::form_urlencoded::parse(raw_query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let mut body = Some(body);
+    for arg in route.args {
+        match *arg {
+            Arg::Path(name) => {
+                let value = path.get(name).cloned().unwrap_or_default();
+                vars.insert(Name::new(name), Value::String(value));
+            }
+            Arg::Query(name, kind) => {
+                let Some(raw) = query.get(name) else { continue };
+                let value = match kind {
+                    ArgType::String => Value::String(raw.clone()),
+                    ArgType::Int => Value::Number(
+                        raw.parse::<i64>()
+                            .map_err(|_| AppError::validation(name, format!("must be an integer, got `{raw}`")))?
+                            .into(),
+                    ),
+                };
+                vars.insert(Name::new(name), value);
+            }
+            Arg::Body { variable, required } => {
+                let body = body.take().unwrap_or_default();
+                if let Some(json) = read_json_body(headers, body, body_limit, required).await? {
+                    vars.insert(Name::new(variable), Value::from_json(json).map_err(|e| AppError::Internal(e.into()))?);
+                }
+            }
+        }
+    }
+    Ok(Variables::from_value(Value::Object(vars)))
+}
+
+/// Reads a JSON object body. Empty bodies are allowed only when the body is optional.
+async fn read_json_body(headers: &HeaderMap, body: Body, limit: usize, required: bool) -> Result<Option<Json>, AppError> {
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| AppError::PayloadTooLarge { limit })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return if required {
+            Err(AppError::BadRequest { code: "invalid_json", message: "a JSON object body is required".into() })
+        } else {
+            Ok(None)
+        };
+    }
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
+        let is_json = content_type
+            .to_str()
+            .ok()
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(AppError::BadRequest {
+                code: "unsupported_media_type",
+                message: "request bodies must be application/json".into(),
+            });
+        }
+    }
+    match serde_json::from_slice::<Json>(&bytes) {
+        Ok(json @ Json::Object(_)) => Ok(Some(json)),
+        Ok(_) => Err(AppError::BadRequest { code: "invalid_json", message: "the body must be a JSON object".into() }),
+        Err(e) => Err(AppError::BadRequest { code: "invalid_json", message: format!("malformed JSON: {e}") }),
+    }
+}

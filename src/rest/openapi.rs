@@ -1,0 +1,159 @@
+//! The OpenAPI 3.1 document of the REST layer, generated from the same route table the router is built from.
+use serde_json::{Map, Value, json};
+
+use super::routes::{Arg, ArgType, ROUTES};
+
+/// Builds `/v2/openapi.json`.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let mut parameters = Vec::new();
+        let mut request_body = None;
+        for arg in route.args {
+            match *arg {
+                Arg::Path(name) => parameters.push(json!({
+                    "name": name, "in": "path", "required": true, "schema": {"type": "string"}
+                })),
+                Arg::Query(name, kind) => parameters.push(json!({
+                    "name": name, "in": "query", "required": false,
+                    "schema": match (kind, name) {
+                        (ArgType::Int, "limit") => json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+                        (ArgType::Int, "page") => json!({"type": "integer", "minimum": 1, "default": 1}),
+                        (ArgType::Int, _) => json!({"type": "integer"}),
+                        (ArgType::String, _) => json!({"type": "string"}),
+                    }
+                })),
+                Arg::Body { required, .. } => {
+                    let schema = route.request_schema.map_or_else(|| json!({"type": "object"}), schema_ref);
+                    request_body = Some(json!({
+                        "required": required,
+                        "content": {"application/json": {"schema": schema}}
+                    }));
+                }
+            }
+        }
+        let mut responses = Map::new();
+        let success = match route.response_schema {
+            Some(name) => json!({"description": route.summary, "content": {"application/json": {"schema": schema_ref(name)}}}),
+            None => json!({"description": "done"}),
+        };
+        responses.insert(route.status.as_u16().to_string(), success);
+        responses.insert("default".into(), json!({
+            "description": "error",
+            "content": {"application/json": {"schema": schema_ref("Error")}}
+        }));
+        let mut operation = json!({
+            "operationId": route.name,
+            "summary": route.summary,
+            "tags": [route.tag],
+            "parameters": parameters,
+            "responses": responses,
+        });
+        if let Some(body) = request_body {
+            operation["requestBody"] = body;
+        }
+        if route.public {
+            operation["security"] = json!([]);
+        }
+        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        entry[route.method.as_str().to_ascii_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "OpenClaw API", "version": "2.0.0",
+                 "description": "REST compatibility layer; every operation executes the GraphQL schema at /v2/graphql."},
+        "servers": [{"url": "/"}],
+        "security": [{"apiKey": []}, {"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+            "schemas": schemas()
+        }
+    })
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn schemas() -> Value {
+    let timestamp = json!({"type": "string", "format": "date-time"});
+    let model_ref = json!({"oneOf": [
+        {"type": "string", "examples": ["gpt-4", "openai/gpt-4", "echo"]},
+        {"type": "object", "required": ["name"], "properties": {
+            "provider": {"type": "string"}, "name": {"type": "string"},
+            "settings": {"$ref": "#/components/schemas/ModelSettings"}}}
+    ]});
+    let skill_ref = json!({"oneOf": [
+        {"type": "string", "examples": ["knowledge-base"]},
+        {"type": "object", "required": ["id"], "properties": {
+            "id": {"type": "string"}, "version": {"type": "string"}, "enabled": {"type": "boolean"},
+            "config": {"type": "object"}}}
+    ]});
+    let memory = json!({"type": "object", "properties": {
+        "enabled": {"type": "boolean"},
+        "type": {"type": "string", "enum": ["conversation", "user", "agent"]},
+        "retention": {"type": "string", "examples": ["30d", "12h", "forever"]}}});
+    let settings = json!({"type": "object", "properties": {
+        "temperature": {"type": ["number", "null"], "minimum": 0, "maximum": 2},
+        "maxTokens": {"type": ["integer", "null"], "minimum": 1},
+        "memoryEnabled": {"type": "boolean"}}});
+    let agent_input = |required: Value| json!({"type": "object", "required": required, "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "description": {"type": ["string", "null"], "maxLength": 2000},
+        "model": model_ref, "systemPrompt": {"type": ["string", "null"]},
+        "skills": {"type": "array", "items": skill_ref}, "settings": settings, "memory": memory}});
+    let pagination = json!({"type": "object", "required": ["total", "page", "limit"], "properties": {
+        "total": {"type": "integer"}, "page": {"type": "integer"}, "limit": {"type": "integer"}}});
+    let skill_props = json!({
+        "id": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "string"},
+        "category": {"type": "string"}, "description": {"type": "string"}, "author": {"type": "string"},
+        "downloads": {"type": "integer"}, "rating": {"type": "number"}});
+    let mut detail_props = skill_props.clone();
+    detail_props["configSchema"] = json!({"type": "object"});
+    detail_props["versions"] = json!({"type": "array", "items": {"type": "object", "properties": {
+        "version": {"type": "string"}, "configSchema": {"type": "object"}, "releasedAt": timestamp}}});
+    json!({
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message", "requestId"], "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"}, "requestId": {"type": "string"},
+                "details": {"type": "object"}}}}},
+        "Pagination": pagination,
+        "ModelSettings": {"type": "object", "properties": {
+            "temperature": {"type": ["number", "null"]}, "maxTokens": {"type": ["integer", "null"]}}},
+        "InstalledSkill": {"type": "object", "required": ["id", "version", "enabled", "config", "installedAt"], "properties": {
+            "id": {"type": "string"}, "version": {"type": "string"}, "enabled": {"type": "boolean"},
+            "config": {"type": "object"}, "installedAt": timestamp}},
+        "InstalledSkillList": {"type": "object", "properties": {
+            "skills": {"type": "array", "items": schema_ref("InstalledSkill")}}},
+        "Agent": {"type": "object", "required": ["id", "name", "model", "skills", "memory", "createdAt", "updatedAt"], "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": ["string", "null"]},
+            "model": {"type": "object", "properties": {"provider": {"type": "string"}, "name": {"type": "string"},
+                      "settings": schema_ref("ModelSettings")}},
+            "systemPrompt": {"type": ["string", "null"]},
+            "skills": {"type": "array", "items": schema_ref("InstalledSkill")},
+            "memory": memory, "createdAt": timestamp, "updatedAt": timestamp}},
+        "AgentCreate": agent_input(json!(["name"])),
+        "AgentUpdate": agent_input(json!([])),
+        "AgentList": {"type": "object", "required": ["agents", "pagination"], "properties": {
+            "agents": {"type": "array", "items": schema_ref("Agent")}, "pagination": schema_ref("Pagination")}},
+        "SkillInstall": {"type": "object", "required": ["skillId"], "properties": {
+            "skillId": {"type": "string"}, "version": {"type": "string"}, "config": {"type": "object"},
+            "enabled": {"type": "boolean", "default": true}}},
+        "InstalledSkillUpdate": {"type": "object", "properties": {
+            "version": {"type": "string"}, "config": {"type": "object"}, "enabled": {"type": "boolean"}}},
+        "Skill": {"type": "object", "properties": skill_props},
+        "SkillDetail": {"type": "object", "properties": detail_props},
+        "SkillList": {"type": "object", "required": ["skills", "pagination"], "properties": {
+            "skills": {"type": "array", "items": schema_ref("Skill")}, "pagination": schema_ref("Pagination")}},
+        "TokenRequest": {"type": "object", "properties": {
+            "scopes": {"type": "array", "items": {"type": "string"}},
+            "expiresIn": {"type": "integer", "minimum": 60, "maximum": 86400}}},
+        "AccessToken": {"type": "object", "properties": {
+            "accessToken": {"type": "string"}, "tokenType": {"const": "Bearer"}, "expiresIn": {"type": "integer"},
+            "expiresAt": timestamp, "scopes": {"type": "array", "items": {"type": "string"}}}}
+    })
+}

@@ -1,0 +1,8 @@
+//! Business rules on SeaORM, one module per resource. No axum or async-graphql here: the GraphQL resolvers
+//! (and through them the REST layer) call these functions with an already-authenticated account id.
+pub mod accounts;
+pub mod agents;
+pub mod models;
+pub mod pagination;
+pub mod skill_config;
+pub mod skills;

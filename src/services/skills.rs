@@ -1,0 +1,182 @@
+//! The skills catalog and skills installed into agents.
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::Value;
+
+use super::{pagination::PageRequest, skill_config};
+use crate::error::{AppError, AppResult};
+use entity::{agent_skill, skill, skill_version};
+
+/// A request to install (or, on agent creation, to include) a skill.
+#[derive(Debug, Clone)]
+pub struct SkillRequest {
+    pub skill_id: String,
+    /// `None` installs the latest version.
+    pub version: Option<String>,
+    pub enabled: bool,
+    pub config: Value,
+}
+
+/// Changes to an installed skill.
+#[derive(Debug, Clone, Default)]
+pub struct InstalledSkillPatch {
+    pub version: Option<String>,
+    pub enabled: Option<bool>,
+    pub config: Option<Value>,
+}
+
+/// One page of the catalog, most downloaded first.
+pub async fn list_catalog(
+    db: &impl ConnectionTrait,
+    category: Option<&str>,
+    page: PageRequest,
+) -> AppResult<(Vec<skill::Model>, u64)> {
+    let mut query = skill::Entity::find();
+    if let Some(category) = category {
+        query = query.filter(skill::Column::Category.eq(category));
+    }
+    let total = query.clone().count(db).await?;
+    let skills = query
+        .order_by_desc(skill::Column::Downloads)
+        .order_by_asc(skill::Column::Id)
+        .offset(page.offset())
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok((skills, total))
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<skill::Model> {
+    skill::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound { resource: "skill" })
+}
+
+/// Every released version of a skill, newest first.
+pub async fn versions(db: &impl ConnectionTrait, id: &str) -> AppResult<Vec<skill_version::Model>> {
+    let mut versions = skill_version::Entity::find()
+        .filter(skill_version::Column::SkillId.eq(id))
+        .all(db)
+        .await?;
+    versions.sort_by(|a, b| semver_key(&b.version).cmp(&semver_key(&a.version)));
+    Ok(versions)
+}
+
+/// Checks that the skill and version exist and that `config` satisfies that version's schema.
+/// Returns the version to pin. `field` is the input path used in error messages (`skills[0]`, or `` for the body).
+pub async fn check_install(db: &impl ConnectionTrait, field: &str, request: &SkillRequest) -> AppResult<String> {
+    let path = |name: &str| if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
+    let id_field = if field.is_empty() { "skillId".to_owned() } else { path("id") };
+    let skill = skill::Entity::find_by_id(&request.skill_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::validation(&id_field, format!("unknown skill `{}`", request.skill_id)))?;
+    let version = request.version.clone().unwrap_or(skill.version);
+    let release = skill_version::Entity::find_by_id((request.skill_id.clone(), version.clone()))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::validation(path("version"), format!("`{}` has no version `{version}`", request.skill_id))
+        })?;
+    skill_config::validate(&path("config"), &release.config_schema, &request.config)?;
+    Ok(version)
+}
+
+/// Installs a skill into an agent the caller has already been checked to own.
+pub async fn install(
+    db: &impl ConnectionTrait,
+    account_id: &str,
+    agent_id: &str,
+    field: &str,
+    request: &SkillRequest,
+) -> AppResult<agent_skill::Model> {
+    let version = check_install(db, field, request).await?;
+    let existing = agent_skill::Entity::find_by_id((agent_id.to_owned(), request.skill_id.clone())).one(db).await?;
+    if existing.is_some() {
+        return Err(AppError::Conflict {
+            code: "already_installed",
+            message: format!(
+                "skill `{}` is already installed on this agent; PATCH it to change version or config",
+                request.skill_id
+            ),
+        });
+    }
+    let model = agent_skill::ActiveModel {
+        agent_id: Set(agent_id.to_owned()),
+        skill_id: Set(request.skill_id.clone()),
+        account_id: Set(account_id.to_owned()),
+        version: Set(version),
+        enabled: Set(request.enabled),
+        config: Set(request.config.clone()),
+        installed_at: Set(Utc::now()),
+    };
+    Ok(model.insert(db).await?)
+}
+
+/// The installed skill, or 404 (also for another tenant's agent).
+pub async fn get_installed(
+    db: &impl ConnectionTrait,
+    account_id: &str,
+    agent_id: &str,
+    skill_id: &str,
+) -> AppResult<agent_skill::Model> {
+    agent_skill::Entity::find_by_id((agent_id.to_owned(), skill_id.to_owned()))
+        .filter(agent_skill::Column::AccountId.eq(account_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound { resource: "installed skill" })
+}
+
+/// Changes the version, config or enabled flag of an installed skill, re-validating the config.
+pub async fn update_installed(
+    db: &impl ConnectionTrait,
+    account_id: &str,
+    agent_id: &str,
+    skill_id: &str,
+    patch: InstalledSkillPatch,
+) -> AppResult<agent_skill::Model> {
+    let current = get_installed(db, account_id, agent_id, skill_id).await?;
+    let request = SkillRequest {
+        skill_id: skill_id.to_owned(),
+        version: Some(patch.version.unwrap_or_else(|| current.version.clone())),
+        enabled: patch.enabled.unwrap_or(current.enabled),
+        config: patch.config.unwrap_or_else(|| current.config.clone()),
+    };
+    let version = check_install(db, "", &request).await?;
+    let mut active: agent_skill::ActiveModel = current.into();
+    active.version = Set(version);
+    active.enabled = Set(request.enabled);
+    active.config = Set(request.config);
+    Ok(active.update(db).await?)
+}
+
+pub async fn uninstall(db: &impl ConnectionTrait, account_id: &str, agent_id: &str, skill_id: &str) -> AppResult<()> {
+    let installed = get_installed(db, account_id, agent_id, skill_id).await?;
+    agent_skill::Entity::delete_by_id((installed.agent_id, installed.skill_id)).exec(db).await?;
+    Ok(())
+}
+
+/// Installed skills of many agents in one query, keyed by agent id (the dataloader's batch function).
+pub async fn installed_for_agents(
+    db: &impl ConnectionTrait,
+    agent_ids: &[String],
+) -> AppResult<HashMap<String, Vec<agent_skill::Model>>> {
+    let rows = agent_skill::Entity::find()
+        .filter(agent_skill::Column::AgentId.is_in(agent_ids.iter().cloned()))
+        .order_by_asc(agent_skill::Column::InstalledAt)
+        .order_by_asc(agent_skill::Column::SkillId)
+        .all(db)
+        .await?;
+    let mut by_agent: HashMap<String, Vec<agent_skill::Model>> = HashMap::new();
+    for row in rows {
+        by_agent.entry(row.agent_id.clone()).or_default().push(row);
+    }
+    Ok(by_agent)
+}
+
+fn semver_key(version: &str) -> Vec<u64> {
+    version.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
