@@ -40,7 +40,7 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             db_max_connections: 16,
             graphql_max_depth: 12,
-            graphql_max_complexity: 2000,
+            graphql_max_complexity: 5000,
             api_key_cache_secs: 30,
             bootstrap_account: true,
         }

@@ -100,13 +100,6 @@ impl Authenticator {
         Ok(principal)
     }
 
-    /// Drops every cached key of an account's key id, so a revocation takes effect at once in this process.
-    pub fn forget_key(&self, key_id: &str) {
-        if let Ok(mut cache) = self.cache.write() {
-            cache.retain(|_, (p, _)| p.method != AuthMethod::ApiKey { key_id: key_id.to_owned() });
-        }
-    }
-
     fn cached(&self, hash: &str) -> Option<Principal> {
         let cache = self.cache.read().ok()?;
         let (principal, at) = cache.get(hash)?;

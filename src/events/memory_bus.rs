@@ -37,6 +37,10 @@ impl EventBus for InMemoryBus {
         }
         .boxed()
     }
+
+    fn subscriber_count(&self) -> usize {
+        self.sender.receiver_count()
+    }
 }
 
 #[cfg(test)]

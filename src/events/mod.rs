@@ -64,4 +64,6 @@ pub trait EventBus: Send + Sync {
     fn publish(&self, event: Event);
     /// Every event published after this call, in order.
     fn subscribe(&self) -> BoxStream<'static, Delivery>;
+    /// How many subscribers are listening on this instance (for readiness in tests and for metrics).
+    fn subscriber_count(&self) -> usize;
 }

@@ -43,7 +43,31 @@ pub fn annotate_error(error: &mut ServerError) {
         return;
     }
     let code = if error.path.is_empty() { classify(&error.message) } else { "internal_error" };
-    error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", Value::from(code));
+    let field = (code == "validation_error").then(|| invalid_argument_field(&error.message)).flatten();
+    let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    extensions.set("code", Value::from(code));
+    if let Some(field) = field {
+        let mut details = async_graphql::indexmap::IndexMap::new();
+        details.insert(async_graphql::Name::new("field"), Value::from(field));
+        extensions.set("details", Value::Object(details));
+    }
+}
+
+/// The input field an input-coercion error is about, without the argument name:
+/// `Invalid value for argument "input.name", …` → `name`; `… unknown field "bogus" …` → `bogus`.
+fn invalid_argument_field(message: &str) -> Option<String> {
+    let quoted = |after: &str| -> Option<String> {
+        let start = message.find(after)? + after.len();
+        let end = message[start..].find('"')? + start;
+        Some(message[start..end].to_owned())
+    };
+    let argument = quoted("argument \"")?;
+    let mut path: Vec<&str> = argument.split('.').skip(1).collect();
+    let named = quoted("unknown field \"").or_else(|| quoted(", field \""));
+    if let Some(named) = named.as_deref() {
+        path.push(named);
+    }
+    if path.is_empty() { Some(argument.clone()) } else { Some(path.join(".")) }
 }
 
 /// The code of an error (after [`annotate`]).
@@ -57,6 +81,25 @@ pub fn code_of(error: &ServerError) -> String {
 /// True when the response failed before execution (no `data` entry belongs in it).
 pub fn is_request_error(response: &Response) -> bool {
     matches!(response.data, Value::Null) && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fields_of_coercion_errors() {
+        let f = super::invalid_argument_field;
+        assert_eq!(f(r#"Invalid value for argument "input.name", expected type "String""#).as_deref(), Some("name"));
+        assert_eq!(
+            f(r#"Invalid value for argument "input", unknown field "bogus" of type "CreateAgentInput""#).as_deref(),
+            Some("bogus")
+        );
+        assert_eq!(f(r#"Invalid value for argument "limit", expected type "Int""#).as_deref(), Some("limit"));
+        assert_eq!(
+            f(r#"Invalid value for argument "input", field "name" of type "String!" is required but not provided"#)
+                .as_deref(),
+            Some("name")
+        );
+    }
 }
 
 /// A parse error of a document, as a response.

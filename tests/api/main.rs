@@ -1,1 +1,15 @@
+//! Integration tests: every test spawns the real server on 127.0.0.1:0 with a fresh database and talks to it
+//! over HTTP and WebSocket. Tests listed in `db_tests!` run once on SQLite and once on PostgreSQL.
+#![allow(clippy::unwrap_used)]
 
+mod helpers;
+
+mod agents;
+mod auth;
+mod cli;
+mod graphql;
+mod graphql_http_audit;
+mod health;
+mod openapi;
+mod skills;
+mod websocket;
