@@ -115,6 +115,21 @@ mod tests {
     }
 
     #[test]
+    fn file_then_environment() {
+        let dir = std::env::temp_dir().join(format!("openclaw-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("openclaw.toml");
+        std::fs::write(&path, "database_url = \"postgres://db/x\"\njwt_ttl_secs = 60\n").expect("write");
+        let config = Config::load(Some(&path)).expect("load");
+        assert_eq!(config.database_url, "postgres://db/x");
+        assert_eq!(config.jwt_ttl_secs, 60);
+        assert_eq!(config.listen, Config::default().listen);
+
+        std::fs::write(&path, "no_such_setting = 1\n").expect("write");
+        assert!(Config::load(Some(&path)).is_err(), "unknown settings are refused, not ignored");
+    }
+
+    #[test]
     fn debug_redacts_the_jwt_secret() {
         let config = Config { jwt_secret: Some("hunter2-very-secret".to_owned().into()), ..Config::default() };
         assert!(!format!("{config:?}").contains("hunter2"));

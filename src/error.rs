@@ -107,8 +107,26 @@ pub fn status_for_code(code: &str) -> StatusCode {
     }
 }
 
+/// SQLSTATE classes that mean "the client sent text the database cannot store" (e.g. NUL in PostgreSQL text).
+const INVALID_TEXT_SQLSTATES: &[&str] = &["22021", "22P05"];
+
+fn sqlstate(err: &DbErr) -> Option<String> {
+    match err {
+        DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) => {
+            e.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned())
+        }
+        _ => None,
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if sqlstate(&err).is_some_and(|code| INVALID_TEXT_SQLSTATES.contains(&code.as_str())) {
+            return Self::BadRequest {
+                code: "validation_error",
+                message: "text values must be valid UTF-8 without NUL characters".to_owned(),
+            };
+        }
         match &err {
             DbErr::RecordNotFound(_) => Self::NotFound { resource: "record" },
             DbErr::ConnectionAcquire(_) => Self::Unavailable,

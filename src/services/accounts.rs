@@ -50,6 +50,7 @@ pub async fn set_plan(db: &DatabaseConnection, account: account::Model, plan: Pl
 }
 
 /// Creates an API key and returns its secret, which is never stored and cannot be shown again.
+#[tracing::instrument(skip_all, fields(account_id = %account_id), err(level = "debug"))]
 pub async fn create_key(
     db: &DatabaseConnection,
     account_id: &str,
@@ -94,6 +95,7 @@ pub async fn list_keys(db: &DatabaseConnection, account_name: Option<&str>) -> A
 }
 
 /// Revokes a key by id or by its visible prefix.
+#[tracing::instrument(skip_all, fields(key = %id_or_prefix), err(level = "debug"))]
 pub async fn revoke_key(db: &DatabaseConnection, id_or_prefix: &str) -> AppResult<key_entity::Model> {
     let key = key_entity::Entity::find()
         .filter(

@@ -47,6 +47,7 @@ pub struct AgentPatch {
     pub skills: Option<Vec<SkillRequest>>,
 }
 
+#[tracing::instrument(skip_all, fields(account_id = %account_id), err(level = "debug"))]
 pub async fn create(db: &DatabaseConnection, account_id: &str, new: NewAgent) -> AppResult<agent::Model> {
     validate_name(&new.name)?;
     validate_common(
@@ -82,6 +83,7 @@ pub async fn create(db: &DatabaseConnection, account_id: &str, new: NewAgent) ->
 }
 
 /// The caller's agent, or 404.
+#[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]
 pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppResult<agent::Model> {
     agent::Entity::find_by_id(id)
         .filter(agent::Column::AccountId.eq(account_id))
@@ -91,6 +93,7 @@ pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppRe
 }
 
 /// One page of the caller's agents, newest first.
+#[tracing::instrument(skip_all, fields(account_id = %account_id), err(level = "debug"))]
 pub async fn list(db: &DatabaseConnection, account_id: &str, page: PageRequest) -> AppResult<(Vec<agent::Model>, u64)> {
     let query = agent::Entity::find().filter(agent::Column::AccountId.eq(account_id));
     let total = query.clone().count(db).await?;
@@ -103,6 +106,7 @@ pub async fn list(db: &DatabaseConnection, account_id: &str, page: PageRequest) 
     Ok((agents, total))
 }
 
+#[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]
 pub async fn update(db: &DatabaseConnection, account_id: &str, id: &str, patch: AgentPatch) -> AppResult<agent::Model> {
     if let Some(name) = &patch.name {
         validate_name(name)?;
@@ -166,6 +170,7 @@ pub async fn touch(db: &impl ConnectionTrait, account_id: &str, id: &str) -> App
     Ok(active.update(db).await?)
 }
 
+#[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]
 pub async fn delete(db: &DatabaseConnection, account_id: &str, id: &str) -> AppResult<()> {
     let txn = db.begin().await?;
     let agent = get(&txn, account_id, id).await?;
@@ -196,6 +201,9 @@ fn validate_name(name: &str) -> AppResult<()> {
     let len = name.trim().chars().count();
     if len == 0 || len > 200 {
         return Err(AppError::validation("name", "must be 1-200 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::validation("name", "must not contain control characters"));
     }
     Ok(())
 }

@@ -31,6 +31,7 @@ pub struct InstalledSkillPatch {
 }
 
 /// One page of the catalog, most downloaded first.
+#[tracing::instrument(skip_all, fields(category = ?category), err(level = "debug"))]
 pub async fn list_catalog(
     db: &impl ConnectionTrait,
     category: Option<&str>,
@@ -86,6 +87,7 @@ pub async fn check_install(db: &impl ConnectionTrait, field: &str, request: &Ski
 }
 
 /// Installs a skill into an agent the caller has already been checked to own.
+#[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %agent_id, skill_id = %request.skill_id), err(level = "debug"))]
 pub async fn install(
     db: &impl ConnectionTrait,
     account_id: &str,
@@ -131,6 +133,7 @@ pub async fn get_installed(
 }
 
 /// Changes the version, config or enabled flag of an installed skill, re-validating the config.
+#[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %agent_id, skill_id = %skill_id), err(level = "debug"))]
 pub async fn update_installed(
     db: &impl ConnectionTrait,
     account_id: &str,
@@ -153,6 +156,7 @@ pub async fn update_installed(
     Ok(active.update(db).await?)
 }
 
+#[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %agent_id, skill_id = %skill_id), err(level = "debug"))]
 pub async fn uninstall(db: &impl ConnectionTrait, account_id: &str, agent_id: &str, skill_id: &str) -> AppResult<()> {
     let installed = get_installed(db, account_id, agent_id, skill_id).await?;
     agent_skill::Entity::delete_by_id((installed.agent_id, installed.skill_id)).exec(db).await?;
@@ -160,6 +164,7 @@ pub async fn uninstall(db: &impl ConnectionTrait, account_id: &str, agent_id: &s
 }
 
 /// Installed skills of many agents in one query, keyed by agent id (the dataloader's batch function).
+#[tracing::instrument(skip_all, fields(agents = agent_ids.len()), err(level = "debug"))]
 pub async fn installed_for_agents(
     db: &impl ConnectionTrait,
     agent_ids: &[String],

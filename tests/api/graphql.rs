@@ -74,6 +74,11 @@ async fn errors_carry_codes(backend: Backend) {
     assert_eq!(too_deep.status, StatusCode::BAD_REQUEST, "{}", too_deep.text);
     assert_eq!(too_deep.body["errors"][0]["extensions"]["code"], "query_too_deep");
 
+    let aliases: String = (0..20).map(|i| format!("a{i}: agents(limit: 100) {{ agents {{ id name }} }} ")).collect();
+    let too_complex = app.graphql(&format!("query {{ {aliases} }}"), json!({})).await;
+    assert_eq!(too_complex.status, StatusCode::BAD_REQUEST, "{}", too_complex.text);
+    assert_eq!(too_complex.body["errors"][0]["extensions"]["code"], "query_too_complex");
+
     let bad_input = app.graphql("mutation { createAgent(input: {name: \"x\", settings: {temperature: 9}}) { id } }", json!({})).await;
     assert_eq!(bad_input.body["errors"][0]["extensions"]["code"], "validation_error", "{}", bad_input.text);
     assert_eq!(bad_input.body["errors"][0]["extensions"]["details"]["field"], "settings.temperature");

@@ -3,12 +3,14 @@ use std::process::Command;
 
 use crate::helpers::{Backend, spawn_app};
 
+/// Installs the audit's npm dependency once; `flock` serialises the tests of both backends running in parallel.
 fn ensure_node_modules(dir: &str) {
-    if std::path::Path::new(dir).join("node_modules/graphql-http").exists() {
-        return;
-    }
-    let status = Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir).status().unwrap();
-    assert!(status.success(), "npm ci failed in {dir}");
+    let status = Command::new("flock")
+        .args([".install.lock", "sh", "-c", "[ -d node_modules/graphql-http ] || npm ci --no-audit --no-fund"])
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "installing graphql-http failed in {dir}");
 }
 
 async fn graphql_http_audits_all_pass(backend: Backend) {

@@ -11,5 +11,6 @@ mod graphql;
 mod graphql_http_audit;
 mod health;
 mod openapi;
+mod robustness;
 mod skills;
 mod websocket;

@@ -1,0 +1,167 @@
+//! Load benchmark: starts the real server on loopback, seeds 20 agents with skills, then drives keep-alive
+//! HTTP/1.1 connections and prints req/s and latency percentiles.
+//!
+//!   cargo bench --bench load                       # SQLite in a temp dir
+//!   BENCH_DATABASE_URL=postgres://… cargo bench --bench load
+//!   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 cargo bench --bench load
+//!
+//! Scenarios: `GET /v2/agents/{id}` (REST, API key) and a GraphQL page of 20 agents with their skills.
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use openclaw::{
+    app::{self, AppState},
+    auth::Plan,
+    config::Config,
+    services,
+};
+use serde_json::json;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Scenario {
+    name: &'static str,
+    method: hyper::Method,
+    path: String,
+    body: Option<String>,
+}
+
+/// Runs `connections` keep-alive clients for `seconds`; returns (requests, latencies in µs, errors).
+async fn drive(addr: std::net::SocketAddr, key: &str, scenario: &Scenario, connections: usize, seconds: u64) -> (usize, Vec<u32>, usize) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let stop = stop.clone();
+        let (method, path, body, key) = (scenario.method.clone(), scenario.path.clone(), scenario.body.clone(), key.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+            tokio::spawn(conn);
+            let (mut latencies, mut errors) = (Vec::with_capacity(100_000), 0usize);
+            while !stop.load(Ordering::Relaxed) {
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(&path)
+                    .header("host", "bench")
+                    .header("x-api-key", &key)
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from(body.clone().unwrap_or_default())))
+                    .unwrap();
+                let started = Instant::now();
+                if sender.ready().await.is_err() {
+                    break;
+                }
+                match sender.send_request(request).await {
+                    Ok(response) => {
+                        let ok = response.status().is_success();
+                        let _ = response.into_body().collect().await;
+                        if ok {
+                            latencies.push(started.elapsed().as_micros() as u32);
+                        } else {
+                            errors += 1;
+                        }
+                    }
+                    Err(_) => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for task in tasks {
+        let (latencies, e) = task.await.unwrap();
+        all.extend(latencies);
+        errors += e;
+    }
+    (all.len(), all, errors)
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[index]) / 1000.0
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = std::env::var("BENCH_DATABASE_URL")
+            .unwrap_or_else(|_| format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()));
+        let seconds = env_or("BENCH_SECONDS", 5u64);
+        let connections = env_or("BENCH_CONNECTIONS", 64usize);
+        let db_max_connections = env_or("BENCH_DB_CONNECTIONS", Config::default().db_max_connections);
+        let config = Config { database_url: database_url.clone(), bootstrap_account: false, db_max_connections, ..Config::default() };
+        let state = AppState::build(config).await.unwrap();
+        let account = services::accounts::find_or_create(&state.db, &format!("bench-{}", uuid::Uuid::new_v4()), Plan::Enterprise)
+            .await
+            .unwrap();
+        let (_, key) = services::accounts::create_key(&state.db, &account.id, None, vec!["*".into()]).await.unwrap();
+        let router = app::build_router(state.clone()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(app::run(listener, router, std::future::pending()));
+
+        let client = reqwest::Client::new();
+        let mut first_agent = String::new();
+        for i in 0..20 {
+            let reply: serde_json::Value = client
+                .post(format!("http://{addr}/v2/agents"))
+                .header("x-api-key", &key)
+                .json(&json!({"name": format!("bench agent {i}"), "model": "gpt-4", "systemPrompt": "You are helpful.",
+                              "skills": ["knowledge-base", {"id": "web-search", "config": {"maxResults": 5}}],
+                              "settings": {"temperature": 0.3, "maxTokens": 2048, "memoryEnabled": true}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if i == 0 {
+                first_agent = reply["id"].as_str().unwrap().to_owned();
+            }
+        }
+        let backend = if database_url.starts_with("postgres") { "postgresql" } else { "sqlite" };
+        println!("openclaw load benchmark — backend {backend}, {connections} keep-alive connections, {seconds}s per scenario, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        let graphql = json!({"query": "query { agents(limit: 20) { agents { id name model { provider name settings { temperature maxTokens } } skills { id version enabled config } memory { enabled type retention } } pagination { total } } }"});
+        let scenarios = [
+            Scenario { name: "REST GET /v2/agents/{id}", method: hyper::Method::GET, path: format!("/v2/agents/{first_agent}"), body: None },
+            Scenario { name: "GraphQL page of 20 agents + skills", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(graphql.to_string()) },
+        ];
+        for scenario in &scenarios {
+            // Warm up (caches, connection pool), then measure.
+            drive(addr, &key, scenario, connections, 1).await;
+            let (count, mut latencies, errors) = drive(addr, &key, scenario, connections, seconds).await;
+            latencies.sort_unstable();
+            println!(
+                "{:<38} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
+                scenario.name,
+                count as f64 / seconds as f64,
+                percentile(&latencies, 0.50),
+                percentile(&latencies, 0.99),
+                errors
+            );
+        }
+    });
+}
