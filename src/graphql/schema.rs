@@ -1,7 +1,7 @@
 //! Builds the schema (limits, introspection) and the per-request data every execution needs.
-use async_graphql::{Schema, dataloader::DataLoader};
+use async_graphql::Schema;
 
-use super::{loaders::InstalledSkillsLoader, mutation::Mutation, query::Query, subscription::Subscription};
+use super::{loaders::installed_skills_loader, mutation::Mutation, query::Query, subscription::Subscription};
 use crate::{app::AppState, auth::Principal};
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
@@ -25,6 +25,6 @@ pub fn build_schema(state: AppState) -> AppSchema {
 pub fn request_data(state: &AppState, principal: Principal) -> async_graphql::Data {
     let mut data = async_graphql::Data::default();
     data.insert(principal);
-    data.insert(DataLoader::new(InstalledSkillsLoader { db: state.db.clone() }, tokio::spawn));
+    data.insert(installed_skills_loader(state.db.clone()));
     data
 }

@@ -1,27 +1,53 @@
 //! Agent → installed skills, batched: a page of N agents costs one query, not N.
 use std::collections::HashMap;
 
-use async_graphql::dataloader::Loader;
+use dataloader::BatchFn;
 use sea_orm::DatabaseConnection;
 
-use crate::services::skills;
+use crate::{error::AppError, services::skills};
 use entity::agent_skill;
 
 /// Typed key: an agent id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AgentId(pub String);
 
-pub struct InstalledSkillsLoader {
-    pub db: DatabaseConnection,
+/// What one key resolves to; a failed batch gives every key of it the same (coded) error.
+pub type InstalledSkills = Result<Vec<agent_skill::Model>, async_graphql::Error>;
+
+/// Sibling resolvers register their keys in the same poll; yielding twice lets them all in before the batch runs.
+const YIELDS_BEFORE_BATCH: usize = 2;
+
+pub struct InstalledSkillsBatch {
+    db: DatabaseConnection,
 }
 
-impl Loader<AgentId> for InstalledSkillsLoader {
-    type Value = Vec<agent_skill::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[AgentId]) -> Result<HashMap<AgentId, Self::Value>, Self::Error> {
+impl BatchFn<AgentId, InstalledSkills> for InstalledSkillsBatch {
+    async fn load(&mut self, keys: &[AgentId]) -> HashMap<AgentId, InstalledSkills> {
         let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let by_agent = skills::installed_for_agents(&self.db, &ids).await.map_err(|e| e.into_graphql())?;
-        Ok(by_agent.into_iter().map(|(id, rows)| (AgentId(id), rows)).collect())
+        match skills::installed_for_agents(&self.db, &ids).await {
+            Ok(mut by_agent) => keys
+                .iter()
+                .map(|key| (key.clone(), Ok(by_agent.remove(&key.0).unwrap_or_default())))
+                .collect(),
+            Err(err) => {
+                let err = err.into_graphql();
+                keys.iter().map(|key| (key.clone(), Err(err.clone()))).collect()
+            }
+        }
     }
+}
+
+/// The per-request loader (its cache must not outlive the request or cross tenants).
+pub type InstalledSkillsLoader = dataloader::cached::Loader<AgentId, InstalledSkills, InstalledSkillsBatch>;
+
+pub fn installed_skills_loader(db: DatabaseConnection) -> InstalledSkillsLoader {
+    dataloader::cached::Loader::new(InstalledSkillsBatch { db }).with_yield_count(YIELDS_BEFORE_BATCH)
+}
+
+/// Loads one agent's skills through the loader.
+pub async fn load_installed_skills(loader: &InstalledSkillsLoader, agent_id: &str) -> InstalledSkills {
+    loader
+        .try_load(AgentId(agent_id.to_owned()))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e)).into_graphql())?
 }

@@ -1,9 +1,9 @@
 //! `Agent`: the SPEC's configuration shape (`model{provider,name,settings}`, `skills[]`, `memory{}`).
-use async_graphql::{ComplexObject, Context, ID, Json, Object, SimpleObject, dataloader::DataLoader};
+use async_graphql::{ComplexObject, Context, ID, Json, Object, SimpleObject};
 
 use super::common::Pagination;
 use crate::graphql::{
-    loaders::{AgentId, InstalledSkillsLoader},
+    loaders::{InstalledSkillsLoader, load_installed_skills},
     scalars::DateTime,
 };
 use entity::{agent, agent_skill};
@@ -59,9 +59,9 @@ impl Agent {
     }
     /// Installed skills, in installation order (batched across agents by a dataloader).
     async fn skills(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InstalledSkill>> {
-        let loader = ctx.data::<DataLoader<InstalledSkillsLoader>>()?;
-        let skills = loader.load_one(AgentId(self.0.id.clone())).await?;
-        Ok(skills.unwrap_or_default().into_iter().map(InstalledSkill).collect())
+        let loader = ctx.data::<InstalledSkillsLoader>()?;
+        let skills = load_installed_skills(loader, &self.0.id).await?;
+        Ok(skills.into_iter().map(InstalledSkill).collect())
     }
     async fn memory(&self) -> MemoryConfig {
         MemoryConfig {
