@@ -6,7 +6,7 @@
 //!   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 cargo bench --bench load
 //!
 //! Scenarios: `GET /v2/agents/{id}` (REST, API key) and a GraphQL page of 20 agents with their skills.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "a benchmark that cannot set up should stop")]
 
 use std::{
     sync::{
@@ -146,6 +146,11 @@ fn main() {
         println!("openclaw load benchmark — backend {backend}, {connections} keep-alive connections, {seconds}s per scenario, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
         let graphql = json!({"query": "query { agents(limit: 20) { agents { id name model { provider name settings { temperature maxTokens } } skills { id version enabled config } memory { enabled type retention } } pagination { total } } }"});
         let scenarios = [
+            Scenario { name: "baseline: GET /healthz", method: hyper::Method::GET, path: "/healthz".into(), body: None },
+            Scenario { name: "baseline: GraphQL { viewer } (no SQL)", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": "{ viewer { plan } }"}).to_string()) },
+            Scenario { name: "x: gql agent id only", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": format!("{{ agent(id: \"{first_agent}\") {{ id }} }}")}).to_string()) },
+            Scenario { name: "x: gql agent full no skills", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": format!("{{ agent(id: \"{first_agent}\") {{ id name description model {{ provider name settings {{ temperature maxTokens }} }} systemPrompt memory {{ enabled type retention }} createdAt updatedAt }} }}")}).to_string()) },
+            Scenario { name: "x: gql agent skills only", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": format!("{{ agent(id: \"{first_agent}\") {{ skills {{ id }} }} }}")}).to_string()) },
             Scenario { name: "REST GET /v2/agents/{id}", method: hyper::Method::GET, path: format!("/v2/agents/{first_agent}"), body: None },
             Scenario { name: "GraphQL page of 20 agents + skills", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(graphql.to_string()) },
         ];

@@ -16,7 +16,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::{
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
-    trace::TraceLayer,
+    trace::{DefaultOnResponse, TraceLayer},
 };
 
 use crate::{
@@ -44,7 +44,8 @@ pub struct AppState {
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
-    pub openapi: Arc<serde_json::Value>,
+    /// `/v2/openapi.json`, serialized once.
+    pub openapi: axum::body::Bytes,
 }
 
 impl AppState {
@@ -93,7 +94,8 @@ impl MakeRequestId for MakeReqId {
 pub fn build_router(state: AppState) -> anyhow::Result<Router> {
     let schema = graphql::build_schema(state.clone());
     let routes = Arc::new(CompiledRoutes::compile()?);
-    let http_state = HttpState { app: state, schema, openapi: Arc::new(rest::openapi::document()) };
+    let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&rest::openapi::document())?);
+    let http_state = HttpState { app: state, schema, openapi: openapi_json };
     let graphql_routes = Router::new()
         .route("/v2/graphql", get(graphql::http::graphql_http).post(graphql::http::graphql_http).fallback(graphql::http::graphql_http))
         .route("/graphql", get(graphql::http::graphql_http).post(graphql::http::graphql_http).fallback(graphql::http::graphql_http))
@@ -107,10 +109,15 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
         .fallback(not_found)
         .with_state(http_state)
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                })
+                // One access-log line per request.
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeReqId));
     Ok(router)
 }
@@ -138,8 +145,8 @@ async fn readyz(State(state): State<HttpState>) -> Response {
     }
 }
 
-async fn openapi(State(state): State<HttpState>) -> Json<serde_json::Value> {
-    Json((*state.openapi).clone())
+async fn openapi(State(state): State<HttpState>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], state.openapi).into_response()
 }
 
 async fn not_found(headers: HeaderMap) -> Response {

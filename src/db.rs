@@ -36,6 +36,13 @@ pub async fn connect(config: &Config) -> anyhow::Result<(DatabaseConnection, Que
         .acquire_timeout(Duration::from_secs(10))
         .idle_timeout(if in_memory { Duration::from_secs(u64::from(u32::MAX)) } else { Duration::from_secs(300) })
         .sqlx_logging(false);
+    // Pinging a connection before every checkout doubles the round trips of a read. An embedded SQLite connection
+    // cannot go stale; a network connection is only re-checked after sitting idle.
+    if url.starts_with("sqlite:") {
+        options.test_before_acquire(false);
+    } else {
+        options.test_before_acquire_if_idle_for(Duration::from_secs(30));
+    }
     let mut db = Database::connect(options).await?;
     let counter = QueryCounter::default();
     let inner = counter.0.clone();

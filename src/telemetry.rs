@@ -10,5 +10,8 @@ pub fn init() {
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
+        // The default reports a failed log write with `eprintln!`, which panics when stderr is a closed pipe —
+        // taking the request being logged down with it. A lost log line must never cost a response.
+        .log_internal_errors(false)
         .try_init();
 }

@@ -83,6 +83,14 @@ pub fn is_request_error(response: &Response) -> bool {
     matches!(response.data, Value::Null) && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty())
 }
 
+/// A parse error of a document, as a response.
+pub fn parse_error(err: async_graphql::parser::Error) -> Response {
+    let mut error = ServerError::new(err.to_string(), None);
+    error.locations = err.positions().collect();
+    error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", "graphql_parse_error");
+    Response::from_errors(vec![error])
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -100,12 +108,4 @@ mod tests {
             Some("name")
         );
     }
-}
-
-/// A parse error of a document, as a response.
-pub fn parse_error(err: async_graphql::parser::Error) -> Response {
-    let mut error = ServerError::new(err.to_string(), None);
-    error.locations = err.positions().collect();
-    error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", "graphql_parse_error");
-    Response::from_errors(vec![error])
 }

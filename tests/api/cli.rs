@@ -69,6 +69,8 @@ fn first_start_bootstraps_a_usable_key() {
             .spawn()
             .unwrap()
     };
+    // Reads the logs until the listening address, then closes the pipe: the server must keep answering even
+    // though every later log line now fails to write.
     let listening_address = |child: &mut std::process::Child| -> String {
         let stderr = BufReader::new(child.stderr.take().unwrap());
         for line in stderr.lines() {

@@ -51,7 +51,7 @@ pub fn postgres_admin_url() -> String {
 
 /// A database that exists for one test.
 enum TestDb {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Sqlite(#[expect(dead_code, reason = "held so the directory lives as long as the test")] tempfile::TempDir),
     Postgres { name: String },
 }
 

@@ -1,6 +1,6 @@
 //! Integration tests: every test spawns the real server on 127.0.0.1:0 with a fresh database and talks to it
 //! over HTTP and WebSocket. Tests listed in `db_tests!` run once on SQLite and once on PostgreSQL.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod helpers;
 
