@@ -24,7 +24,7 @@ use crate::{
     config::Config,
     db::{self, QueryCounter},
     events::{EventBus, InMemoryBus},
-    graphql::{self, AppSchema},
+    graphql::{self, AppSchema, documents::DocumentCache},
     rest::{self, CompiledRoutes, problem},
     services,
 };
@@ -44,6 +44,8 @@ pub struct AppState {
 pub struct HttpState {
     pub app: AppState,
     pub schema: AppSchema,
+    /// Parsed documents of the GraphQL endpoint.
+    pub documents: Arc<DocumentCache>,
     /// `/v2/openapi.json`, serialized once.
     pub openapi: axum::body::Bytes,
 }
@@ -95,7 +97,7 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
     let schema = graphql::build_schema(state.clone());
     let routes = Arc::new(CompiledRoutes::compile()?);
     let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&rest::openapi::document())?);
-    let http_state = HttpState { app: state, schema, openapi: openapi_json };
+    let http_state = HttpState { app: state, schema, documents: Arc::new(DocumentCache::new(1024)), openapi: openapi_json };
     let graphql_routes = Router::new()
         .route("/v2/graphql", get(graphql::http::graphql_http).post(graphql::http::graphql_http).fallback(graphql::http::graphql_http))
         .route("/graphql", get(graphql::http::graphql_http).post(graphql::http::graphql_http).fallback(graphql::http::graphql_http))

@@ -203,7 +203,7 @@ pub async fn graphql_http(
         Ok(principal) => principal,
         Err(err) => return app_error(err, media),
     };
-    let document = match async_graphql::parser::parse_query(&params.query) {
+    let document = match state.documents.parse(&params.query) {
         Ok(document) => document,
         Err(err) => {
             let response = errors::parse_error(err);

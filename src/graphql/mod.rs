@@ -1,5 +1,6 @@
 //! The GraphQL API — the primary model of the server. REST routes execute the same schema.
 pub mod context;
+pub mod documents;
 pub mod errors;
 pub mod guards;
 pub mod http;

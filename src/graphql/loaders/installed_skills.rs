@@ -14,8 +14,9 @@ pub struct AgentId(pub String);
 /// What one key resolves to; a failed batch gives every key of it the same (coded) error.
 pub type InstalledSkills = Result<Vec<agent_skill::Model>, async_graphql::Error>;
 
-/// Sibling resolvers register their keys in the same poll; yielding twice lets them all in before the batch runs.
-const YIELDS_BEFORE_BATCH: usize = 2;
+/// Sibling resolvers (the items of a list, joined in one task) all register their keys in the same poll, so one
+/// yield is enough to let them in before the batch runs; every extra yield re-polls the whole response tree.
+const YIELDS_BEFORE_BATCH: usize = 1;
 
 pub struct InstalledSkillsBatch {
     db: DatabaseConnection,
