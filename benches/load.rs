@@ -43,12 +43,19 @@ struct Scenario {
 }
 
 /// Runs `connections` keep-alive clients for `seconds`; returns (requests, latencies in µs, errors).
-async fn drive(addr: std::net::SocketAddr, key: &str, scenario: &Scenario, connections: usize, seconds: u64) -> (usize, Vec<u32>, usize) {
+async fn drive(
+    addr: std::net::SocketAddr,
+    key: &str,
+    scenario: &Scenario,
+    connections: usize,
+    seconds: u64,
+) -> (usize, Vec<u32>, usize) {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let stop = stop.clone();
-        let (method, path, body, key) = (scenario.method.clone(), scenario.path.clone(), scenario.body.clone(), key.to_owned());
+        let (method, path, body, key) =
+            (scenario.method.clone(), scenario.path.clone(), scenario.body.clone(), key.to_owned());
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
             stream.set_nodelay(true).unwrap();
@@ -148,12 +155,35 @@ fn main() {
         let scenarios = [
             Scenario { name: "baseline: GET /healthz", method: hyper::Method::GET, path: "/healthz".into(), body: None },
             Scenario { name: "baseline: GraphQL { viewer } (no SQL)", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": "{ viewer { plan } }"}).to_string()) },
-            Scenario { name: "x: gql agent id only", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": format!("{{ agent(id: \"{first_agent}\") {{ id }} }}")}).to_string()) },
-            Scenario { name: "x: gql agent full no skills", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": format!("{{ agent(id: \"{first_agent}\") {{ id name description model {{ provider name settings {{ temperature maxTokens }} }} systemPrompt memory {{ enabled type retention }} createdAt updatedAt }} }}")}).to_string()) },
-            Scenario { name: "x: gql agent skills only", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": format!("{{ agent(id: \"{first_agent}\") {{ skills {{ id }} }} }}")}).to_string()) },
+            Scenario { name: "breakdown: GraphQL agent { id }", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": format!("{{ agent(id: \"{first_agent}\") {{ id }} }}")}).to_string()) },
+            Scenario { name: "breakdown: GraphQL agent, no skills", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": format!("{{ agent(id: \"{first_agent}\") {{ id name description model {{ provider name settings {{ temperature maxTokens }} }} systemPrompt memory {{ enabled type retention }} createdAt updatedAt }} }}")}).to_string()) },
+            Scenario { name: "breakdown: GraphQL agent { skills }", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(json!({"query": format!("{{ agent(id: \"{first_agent}\") {{ skills {{ id }} }} }}")}).to_string()) },
             Scenario { name: "REST GET /v2/agents/{id}", method: hyper::Method::GET, path: format!("/v2/agents/{first_agent}"), body: None },
             Scenario { name: "GraphQL page of 20 agents + skills", method: hyper::Method::POST, path: "/v2/graphql".into(), body: Some(graphql.to_string()) },
         ];
+        // The database floor: the same lookup the REST read starts with, without HTTP or GraphQL.
+        {
+            let stop = Arc::new(AtomicBool::new(false));
+            let mut tasks = Vec::new();
+            for _ in 0..connections {
+                let (db, stop, account, id) = (state.db.clone(), stop.clone(), account.id.clone(), first_agent.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut n = 0usize;
+                    while !stop.load(Ordering::Relaxed) {
+                        services::agents::get(&db, &account, &id).await.unwrap();
+                        n += 1;
+                    }
+                    n
+                }));
+            }
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            stop.store(true, Ordering::Relaxed);
+            let mut total = 0;
+            for task in tasks {
+                total += task.await.unwrap();
+            }
+            println!("{:<38} {:>9.0} queries/s (in-process, no HTTP)", "floor: SELECT agent by id", total as f64 / seconds as f64);
+        }
         for scenario in &scenarios {
             // Warm up (caches, connection pool), then measure.
             drive(addr, &key, scenario, connections, 1).await;

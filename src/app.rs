@@ -58,13 +58,16 @@ impl AppState {
         let secret = match &config.jwt_secret {
             Some(secret) => secret.expose_secret().as_bytes().to_vec(),
             None => {
-                tracing::warn!("OPENCLAW_JWT_SECRET is not set: using a random secret; access tokens end with this process");
+                tracing::warn!(
+                    "OPENCLAW_JWT_SECRET is not set: using a random secret; access tokens end with this process"
+                );
                 let mut bytes = vec![0u8; 32];
                 rand::rng().fill_bytes(&mut bytes);
                 bytes
             }
         };
-        let auth = Authenticator::new(db.clone(), JwtKeys::new(&secret), Duration::from_secs(config.api_key_cache_secs));
+        let auth =
+            Authenticator::new(db.clone(), JwtKeys::new(&secret), Duration::from_secs(config.api_key_cache_secs));
         Ok(Self {
             db,
             config: Arc::new(config),
@@ -97,10 +100,17 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
     let schema = graphql::build_schema(state.clone());
     let routes = Arc::new(CompiledRoutes::compile()?);
     let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&rest::openapi::document())?);
-    let http_state = HttpState { app: state, schema, documents: Arc::new(DocumentCache::new(1024)), openapi: openapi_json };
+    let http_state =
+        HttpState { app: state, schema, documents: Arc::new(DocumentCache::new(1024)), openapi: openapi_json };
     let graphql_routes = Router::new()
-        .route("/v2/graphql", get(graphql::http::graphql_http).post(graphql::http::graphql_http).fallback(graphql::http::graphql_http))
-        .route("/graphql", get(graphql::http::graphql_http).post(graphql::http::graphql_http).fallback(graphql::http::graphql_http))
+        .route(
+            "/v2/graphql",
+            get(graphql::http::graphql_http).post(graphql::http::graphql_http).fallback(graphql::http::graphql_http),
+        )
+        .route(
+            "/graphql",
+            get(graphql::http::graphql_http).post(graphql::http::graphql_http).fallback(graphql::http::graphql_http),
+        )
         .route("/v2/graphql/ws", get(graphql::ws::graphql_ws));
     let router = Router::new()
         .route("/healthz", get(healthz))
@@ -125,7 +135,11 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
-pub async fn run(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let listener = listener.tap_io(|tcp| {
         // Small responses must not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
@@ -142,7 +156,8 @@ async fn readyz(State(state): State<HttpState>) -> Response {
         Ok(()) => Json(json!({ "status": "ready", "database": "ok" })).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": "unreachable" }))).into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": "unreachable" })))
+                .into_response()
         }
     }
 }

@@ -112,7 +112,10 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             let account = services::accounts::find_or_create(&db, &account, plan).await.map_err(fail)?;
             let account = services::accounts::set_plan(&db, account, plan).await.map_err(fail)?;
             let (key, secret) = services::accounts::create_key(&db, &account.id, name, scopes).await.map_err(fail)?;
-            eprintln!("created key {} ({}) for account `{}` on the {} plan", key.id, key.prefix, account.name, account.plan);
+            eprintln!(
+                "created key {} ({}) for account `{}` on the {} plan",
+                key.id, key.prefix, account.name, account.plan
+            );
             println!("{secret}");
         }
         KeysCommand::List { account } => {

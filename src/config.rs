@@ -68,10 +68,9 @@ impl Config {
         let file = file.map(Path::to_path_buf).or(env_file.map(Into::into));
         let mut table = match &file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading config file {}", path.display()))?;
-                text.parse::<toml::Table>()
-                    .with_context(|| format!("parsing config file {}", path.display()))?
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+                text.parse::<toml::Table>().with_context(|| format!("parsing config file {}", path.display()))?
             }
             None => toml::Table::new(),
         };
@@ -81,9 +80,7 @@ impl Config {
                 table.insert((*key).to_owned(), env_value(&raw));
             }
         }
-        toml::Value::Table(table)
-            .try_into()
-            .context("invalid configuration (file or OPENCLAW_* environment)")
+        toml::Value::Table(table).try_into().context("invalid configuration (file or OPENCLAW_* environment)")
     }
 
     pub fn jwt_ttl(&self) -> Duration {

@@ -155,10 +155,10 @@ impl AppError {
         let details = self.details();
         gql.extend_with(|_, ext| {
             ext.set("code", code);
-            if let Some(details) = details {
-                if let Ok(value) = async_graphql::Value::from_json(details) {
-                    ext.set("details", value);
-                }
+            if let Some(details) = details
+                && let Ok(value) = async_graphql::Value::from_json(details)
+            {
+                ext.set("details", value);
             }
         })
     }

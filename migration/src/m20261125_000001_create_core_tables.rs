@@ -95,11 +95,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("idx_skills_category")
-                    .table(Skills::Table)
-                    .col(Skills::Category)
-                    .to_owned(),
+                Index::create().name("idx_skills_category").table(Skills::Table).col(Skills::Category).to_owned(),
             )
             .await?;
         manager
@@ -110,11 +106,7 @@ impl MigrationTrait for Migration {
                     .col(string(SkillVersions::Version))
                     .col(json(SkillVersions::ConfigSchema))
                     .col(timestamp_with_time_zone(SkillVersions::ReleasedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(SkillVersions::SkillId)
-                            .col(SkillVersions::Version),
-                    )
+                    .primary_key(Index::create().col(SkillVersions::SkillId).col(SkillVersions::Version))
                     .foreign_key(
                         ForeignKey::create()
                             .from(SkillVersions::Table, SkillVersions::SkillId)
@@ -135,11 +127,7 @@ impl MigrationTrait for Migration {
                     .col(boolean(AgentSkills::Enabled))
                     .col(json(AgentSkills::Config))
                     .col(timestamp_with_time_zone(AgentSkills::InstalledAt))
-                    .primary_key(
-                        Index::create()
-                            .col(AgentSkills::AgentId)
-                            .col(AgentSkills::SkillId),
-                    )
+                    .primary_key(Index::create().col(AgentSkills::AgentId).col(AgentSkills::SkillId))
                     .foreign_key(
                         ForeignKey::create()
                             .from(AgentSkills::Table, AgentSkills::AgentId)

@@ -12,21 +12,16 @@ const CATALOG: &str = include_str!("catalog.json");
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let catalog: Vec<Value> =
-            serde_json::from_str(CATALOG).map_err(|e| DbErr::Migration(e.to_string()))?;
+        let catalog: Vec<Value> = serde_json::from_str(CATALOG).map_err(|e| DbErr::Migration(e.to_string()))?;
         let now = chrono::Utc::now();
         for skill in &catalog {
             let field = |name: &str| -> Result<&Value, DbErr> {
-                skill
-                    .get(name)
-                    .ok_or_else(|| DbErr::Migration(format!("catalog entry lacks {name}")))
+                skill.get(name).ok_or_else(|| DbErr::Migration(format!("catalog entry lacks {name}")))
             };
-            let text = |name: &str| -> Result<String, DbErr> {
-                Ok(field(name)?.as_str().unwrap_or_default().to_owned())
-            };
-            let versions = field("versions")?
-                .as_object()
-                .ok_or_else(|| DbErr::Migration("versions must be an object".into()))?;
+            let text =
+                |name: &str| -> Result<String, DbErr> { Ok(field(name)?.as_str().unwrap_or_default().to_owned()) };
+            let versions =
+                field("versions")?.as_object().ok_or_else(|| DbErr::Migration("versions must be an object".into()))?;
             let latest = versions
                 .keys()
                 .max_by_key(|v| semver_key(v))
@@ -87,12 +82,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .exec_stmt(Query::delete().from_table(SkillVersions::Table).to_owned())
-            .await?;
-        manager
-            .exec_stmt(Query::delete().from_table(Skills::Table).to_owned())
-            .await
+        manager.exec_stmt(Query::delete().from_table(SkillVersions::Table).to_owned()).await?;
+        manager.exec_stmt(Query::delete().from_table(Skills::Table).to_owned()).await
     }
 }
 

@@ -39,26 +39,19 @@ impl Authenticator {
     /// Authenticates from HTTP headers. Absent credentials and bad credentials are both 401.
     pub async fn from_headers(&self, headers: &HeaderMap) -> AppResult<Principal> {
         if let Some(value) = headers.get(http::header::AUTHORIZATION) {
-            let value = value
-                .to_str()
-                .map_err(|_| AppError::Unauthenticated("malformed Authorization header".into()))?;
+            let value =
+                value.to_str().map_err(|_| AppError::Unauthenticated("malformed Authorization header".into()))?;
             let token = value
                 .strip_prefix("Bearer ")
                 .or_else(|| value.strip_prefix("bearer "))
-                .ok_or_else(|| {
-                    AppError::Unauthenticated("Authorization must use the Bearer scheme".into())
-                })?;
+                .ok_or_else(|| AppError::Unauthenticated("Authorization must use the Bearer scheme".into()))?;
             return self.from_bearer(token.trim());
         }
         if let Some(value) = headers.get("x-api-key") {
-            let key = value
-                .to_str()
-                .map_err(|_| AppError::Unauthenticated("malformed X-API-Key header".into()))?;
+            let key = value.to_str().map_err(|_| AppError::Unauthenticated("malformed X-API-Key header".into()))?;
             return self.from_api_key(key.trim()).await;
         }
-        Err(AppError::Unauthenticated(
-            "missing credentials: send X-API-Key or Authorization: Bearer <token>".into(),
-        ))
+        Err(AppError::Unauthenticated("missing credentials: send X-API-Key or Authorization: Bearer <token>".into()))
     }
 
     /// Verifies an access token: HS256 only, signature, issuer, audience, expiry.

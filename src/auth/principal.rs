@@ -64,9 +64,7 @@ impl Principal {
     pub fn allows(&self, scope: &str) -> bool {
         let resource = scope.split(':').next().unwrap_or(scope);
         self.scopes.iter().any(|granted| {
-            granted == "*"
-                || granted == scope
-                || granted.strip_suffix(":*").is_some_and(|r| r == resource)
+            granted == "*" || granted == scope || granted.strip_suffix(":*").is_some_and(|r| r == resource)
         })
     }
 }
@@ -76,9 +74,7 @@ pub fn validate_scopes(scopes: &[String]) -> Result<(), String> {
     for scope in scopes {
         let known = scope == "*"
             || SCOPES.contains(&scope.as_str())
-            || scope
-                .strip_suffix(":*")
-                .is_some_and(|r| SCOPES.iter().any(|s| s.starts_with(&format!("{r}:"))));
+            || scope.strip_suffix(":*").is_some_and(|r| SCOPES.iter().any(|s| s.starts_with(&format!("{r}:"))));
         if !known {
             return Err(format!("unknown scope `{scope}`; known scopes: *, {}", SCOPES.join(", ")));
         }

@@ -12,12 +12,10 @@ pub trait ContextExt {
 
 impl ContextExt for Context<'_> {
     fn principal(&self) -> Result<&Principal, AppError> {
-        self.data::<Principal>()
-            .map_err(|_| AppError::Unauthenticated("missing credentials".into()))
+        self.data::<Principal>().map_err(|_| AppError::Unauthenticated("missing credentials".into()))
     }
 
     fn app(&self) -> Result<&AppState, AppError> {
-        self.data::<AppState>()
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("AppState missing from schema data")))
+        self.data::<AppState>().map_err(|_| AppError::Internal(anyhow::anyhow!("AppState missing from schema data")))
     }
 }

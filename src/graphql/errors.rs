@@ -80,7 +80,9 @@ pub fn code_of(error: &ServerError) -> String {
 
 /// True when the response failed before execution (no `data` entry belongs in it).
 pub fn is_request_error(response: &Response) -> bool {
-    matches!(response.data, Value::Null) && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty())
+    matches!(response.data, Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// A parse error of a document, as a response.

@@ -43,10 +43,7 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     for range in accept.split(',') {
         let mut parts = range.split(';').map(str::trim);
         let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.strip_prefix("q="))
-            .find_map(|q| q.parse::<f32>().ok())
-            .unwrap_or(1.0);
+        let q = parts.filter_map(|p| p.strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
         let media = match essence.as_str() {
             "application/graphql-response+json" => MediaType::GraphqlResponseJson,
             "application/json" | "application/*" | "*/*" => MediaType::Json,
@@ -72,7 +69,8 @@ struct Body_<'a> {
 
 fn respond(status: StatusCode, media: MediaType, data: Option<&Value>, errors: &[ServerError]) -> Response {
     let body = Body_ { data, errors, extensions: None };
-    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"serialization failed\"}]}".to_vec());
+    let bytes =
+        serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"serialization failed\"}]}".to_vec());
     let mut response = (status, bytes).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
     response
@@ -184,7 +182,12 @@ pub async fn graphql_http(
                 Ok(Json::Object(map)) => params_from(&map),
                 Ok(_) => Err("the body must be a JSON object".into()),
                 Err(e) => {
-                    return request_error(StatusCode::BAD_REQUEST, media, "invalid_json", format!("malformed JSON: {e}"));
+                    return request_error(
+                        StatusCode::BAD_REQUEST,
+                        media,
+                        "invalid_json",
+                        format!("malformed JSON: {e}"),
+                    );
                 }
             }
         }
@@ -213,7 +216,11 @@ pub async fn graphql_http(
     };
     if method == Method::GET {
         let kind = match &params.operation_name {
-            Some(name) => document.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)).map(|(_, op)| op.node.ty),
+            Some(name) => document
+                .operations
+                .iter()
+                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+                .map(|(_, op)| op.node.ty),
             None => document.operations.iter().next().map(|(_, op)| op.node.ty),
         };
         if matches!(kind, Some(OperationType::Mutation | OperationType::Subscription)) {

@@ -105,7 +105,9 @@ pub struct SkillSpec {
 impl ScalarType for SkillSpec {
     fn parse(value: Value) -> InputValueResult<Self> {
         match value {
-            Value::String(id) => Ok(Self { id, version: None, enabled: true, config: Json::Object(Default::default()) }),
+            Value::String(id) => {
+                Ok(Self { id, version: None, enabled: true, config: Json::Object(Default::default()) })
+            }
             Value::Object(mut map) => {
                 let take = |map: &mut async_graphql::indexmap::IndexMap<Name, Value>, key: &str| {
                     map.shift_remove(&Name::new(key))

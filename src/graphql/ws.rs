@@ -4,7 +4,10 @@
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
-    extract::{State, WebSocketUpgrade, ws::{CloseFrame, Message}},
+    extract::{
+        State, WebSocketUpgrade,
+        ws::{CloseFrame, Message},
+    },
     http::{HeaderMap, HeaderName, HeaderValue},
     response::Response,
 };
@@ -24,23 +27,22 @@ pub async fn graphql_ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let has_header_credentials = headers.contains_key("x-api-key") || headers.contains_key("authorization");
-    let header_principal = if has_header_credentials { Some(state.app.auth.from_headers(&headers).await) } else { None };
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| async move {
-            let (sink, stream) = socket.split();
-            let sink = sink.with(|message: Message| future::ready(Ok::<_, axum::Error>(forbidden_close_code(message))));
-            let app = state.app.clone();
-            GraphQLWebSocket::new_with_pair(sink, stream, state.schema.clone(), protocol)
-                .on_connection_init(move |payload| async move {
-                    let principal = authenticate(&app, &payload, header_principal).await.map_err(|err| {
-                        async_graphql::Error::new(format!("{FORBIDDEN_PREFIX}{}", err.public_message()))
-                    })?;
-                    Ok(request_data(&app, principal))
-                })
-                .serve()
-                .await;
-        })
+    let header_principal =
+        if has_header_credentials { Some(state.app.auth.from_headers(&headers).await) } else { None };
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
+        let (sink, stream) = socket.split();
+        let sink = sink.with(|message: Message| future::ready(Ok::<_, axum::Error>(forbidden_close_code(message))));
+        let app = state.app.clone();
+        GraphQLWebSocket::new_with_pair(sink, stream, state.schema.clone(), protocol)
+            .on_connection_init(move |payload| async move {
+                let principal = authenticate(&app, &payload, header_principal)
+                    .await
+                    .map_err(|err| async_graphql::Error::new(format!("{FORBIDDEN_PREFIX}{}", err.public_message())))?;
+                Ok(request_data(&app, principal))
+            })
+            .serve()
+            .await;
+    })
 }
 
 async fn authenticate(

@@ -52,13 +52,12 @@ pub fn router(routes: Arc<CompiledRoutes>) -> Router<HttpState> {
     for index in 0..routes.0.len() {
         let route = routes.0[index].route;
         let routes = routes.clone();
-        let handler = move |state: State<HttpState>,
-                            path: Path<HashMap<String, String>>,
-                            query: RawQuery,
-                            headers: HeaderMap,
-                            body: Body| async move {
-            execute(state, &routes.0[index], path, query, headers, body).await
-        };
+        let handler =
+            move |state: State<HttpState>,
+                  path: Path<HashMap<String, String>>,
+                  query: RawQuery,
+                  headers: HeaderMap,
+                  body: Body| async move { execute(state, &routes.0[index], path, query, headers, body).await };
         let filter = MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET);
         match by_path.iter_mut().find(|(path, _, _)| *path == route.path) {
             Some((_, method_router, methods)) => {
@@ -103,10 +102,11 @@ async fn execute(
         Ok(principal) => principal,
         Err(err) => return problem::from_app_error(err, &request_id),
     };
-    let variables = match variables(route, &path, raw_query.as_deref(), &headers, body, state.app.config.body_limit_bytes).await {
-        Ok(variables) => variables,
-        Err(err) => return problem::from_app_error(err, &request_id),
-    };
+    let variables =
+        match variables(route, &path, raw_query.as_deref(), &headers, body, state.app.config.body_limit_bytes).await {
+            Ok(variables) => variables,
+            Err(err) => return problem::from_app_error(err, &request_id),
+        };
     let mut request = async_graphql::Request::new(route.document).variables(variables);
     request.set_parsed_query(compiled.document.clone());
     request.data = request_data(&state.app, principal);
@@ -114,11 +114,8 @@ async fn execute(
     if let Some(error) = response.errors.first_mut() {
         errors::annotate_error(error);
         let code = errors::code_of(error);
-        let details = error
-            .extensions
-            .as_ref()
-            .and_then(|ext| ext.get("details"))
-            .and_then(|d| d.clone().into_json().ok());
+        let details =
+            error.extensions.as_ref().and_then(|ext| ext.get("details")).and_then(|d| d.clone().into_json().ok());
         return problem::from_code(&code, &error.message, details, &request_id);
     }
     if route.status == StatusCode::NO_CONTENT {
@@ -134,7 +131,10 @@ async fn execute(
             response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
         }
-        _ => problem::from_app_error(AppError::Internal(anyhow::anyhow!("route {} returned no {}", route.path, route.field)), &request_id),
+        _ => problem::from_app_error(
+            AppError::Internal(anyhow::anyhow!("route {} returned no {}", route.path, route.field)),
+            &request_id,
+        ),
     }
 }
 
@@ -148,9 +148,8 @@ async fn variables(
     body_limit: usize,
 ) -> Result<Variables, AppError> {
     let mut vars = async_graphql::indexmap::IndexMap::new();
-    let query: HashMap<String, String> = url::form_urlencoded::parse(raw_query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
+    let query: HashMap<String, String> =
+        url::form_urlencoded::parse(raw_query.unwrap_or_default().as_bytes()).into_owned().collect();
     let mut body = Some(body);
     for arg in route.args {
         match *arg {
@@ -182,7 +181,12 @@ async fn variables(
 }
 
 /// Reads a JSON object body. Empty bodies are allowed only when the body is optional.
-async fn read_json_body(headers: &HeaderMap, body: Body, limit: usize, required: bool) -> Result<Option<Json>, AppError> {
+async fn read_json_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    required: bool,
+) -> Result<Option<Json>, AppError> {
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| AppError::PayloadTooLarge { limit })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return if required {

@@ -34,14 +34,19 @@ pub fn document() -> Value {
         }
         let mut responses = Map::new();
         let success = match route.response_schema {
-            Some(name) => json!({"description": route.summary, "content": {"application/json": {"schema": schema_ref(name)}}}),
+            Some(name) => {
+                json!({"description": route.summary, "content": {"application/json": {"schema": schema_ref(name)}}})
+            }
             None => json!({"description": "done"}),
         };
         responses.insert(route.status.as_u16().to_string(), success);
-        responses.insert("default".into(), json!({
-            "description": "error",
-            "content": {"application/json": {"schema": schema_ref("Error")}}
-        }));
+        responses.insert(
+            "default".into(),
+            json!({
+                "description": "error",
+                "content": {"application/json": {"schema": schema_ref("Error")}}
+            }),
+        );
         let mut operation = json!({
             "operationId": route.name,
             "summary": route.summary,
@@ -101,11 +106,13 @@ fn schemas() -> Value {
         "temperature": {"type": ["number", "null"], "minimum": 0, "maximum": 2},
         "maxTokens": {"type": ["integer", "null"], "minimum": 1},
         "memoryEnabled": {"type": "boolean"}}});
-    let agent_input = |required: Value| json!({"type": "object", "required": required, "properties": {
+    let agent_input = |required: Value| {
+        json!({"type": "object", "required": required, "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
         "description": {"type": ["string", "null"], "maxLength": 2000},
         "model": model_ref, "systemPrompt": {"type": ["string", "null"]},
-        "skills": {"type": "array", "items": skill_ref}, "settings": settings, "memory": memory}});
+        "skills": {"type": "array", "items": skill_ref}, "settings": settings, "memory": memory}})
+    };
     let pagination = json!({"type": "object", "required": ["total", "page", "limit"], "properties": {
         "total": {"type": "integer"}, "page": {"type": "integer"}, "limit": {"type": "integer"}}});
     let skill_props = json!({

@@ -31,10 +31,10 @@ pub fn from_code(code: &str, message: &str, details: Option<Value>, request_id: 
 /// An [`AppError`] as a response.
 pub fn from_app_error(err: AppError, request_id: &str) -> Response {
     let mut response = problem(err.status(), err.code(), &err.public_message(), err.details(), request_id);
-    if let AppError::RateLimited { retry_after_secs } = err {
-        if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+    if let AppError::RateLimited { retry_after_secs } = err
+        && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }

@@ -95,7 +95,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/agents",
         summary: "Create an agent",
         tag: "agents",
-        document: concat!("mutation($input: CreateAgentInput!) { createAgent(input: $input) { ...AgentFields } } ", agent_fields!()),
+        document: concat!(
+            "mutation($input: CreateAgentInput!) { createAgent(input: $input) { ...AgentFields } } ",
+            agent_fields!()
+        ),
         field: "createAgent",
         args: &[Arg::Body { variable: "input", required: true }],
         status: StatusCode::CREATED,

@@ -1,7 +1,8 @@
 //! Accounts (tenants) and their API keys: creation, listing, revocation and the first-start bootstrap.
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set,
 };
 
 use crate::{

@@ -97,12 +97,7 @@ pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppRe
 pub async fn list(db: &DatabaseConnection, account_id: &str, page: PageRequest) -> AppResult<(Vec<agent::Model>, u64)> {
     let query = agent::Entity::find().filter(agent::Column::AccountId.eq(account_id));
     let total = query.clone().count(db).await?;
-    let agents = query
-        .order_by_desc(agent::Column::Id)
-        .offset(page.offset())
-        .limit(page.limit)
-        .all(db)
-        .await?;
+    let agents = query.order_by_desc(agent::Column::Id).offset(page.offset()).limit(page.limit).all(db).await?;
     Ok((agents, total))
 }
 
@@ -153,10 +148,7 @@ pub async fn update(db: &DatabaseConnection, account_id: &str, id: &str, patch: 
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;
     if let Some(skills) = patch.skills {
-        agent_skill::Entity::delete_many()
-            .filter(agent_skill::Column::AgentId.eq(id))
-            .exec(&txn)
-            .await?;
+        agent_skill::Entity::delete_many().filter(agent_skill::Column::AgentId.eq(id)).exec(&txn).await?;
         install_all(&txn, account_id, id, &skills).await?;
     }
     txn.commit().await?;
@@ -228,10 +220,10 @@ fn validate_common(
     if system_prompt.is_some_and(|s| s.chars().count() > 100_000) {
         return Err(AppError::validation("systemPrompt", "must be at most 100000 characters"));
     }
-    if let Some(kind) = memory_type {
-        if !MEMORY_TYPES.contains(&kind) {
-            return Err(AppError::validation("memory.type", format!("must be one of {}", MEMORY_TYPES.join(", "))));
-        }
+    if let Some(kind) = memory_type
+        && !MEMORY_TYPES.contains(&kind)
+    {
+        return Err(AppError::validation("memory.type", format!("must be one of {}", MEMORY_TYPES.join(", "))));
     }
     if let Some(retention) = memory_retention {
         parse_retention(retention)?;

@@ -33,10 +33,8 @@ pub fn parse_model(field: &str, raw: &str) -> AppResult<ModelRef> {
         return build(field, "echo", "echo");
     }
     let lower = raw.to_ascii_lowercase();
-    let provider = FAMILIES
-        .iter()
-        .find(|(prefix, _)| lower.starts_with(prefix))
-        .map_or("openai", |(_, provider)| provider);
+    let provider =
+        FAMILIES.iter().find(|(prefix, _)| lower.starts_with(prefix)).map_or("openai", |(_, provider)| provider);
     build(field, provider, raw)
 }
 
@@ -46,10 +44,7 @@ pub fn build(field: &str, provider: &str, name: &str) -> AppResult<ModelRef> {
         && provider.len() <= 64
         && provider.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !valid_provider {
-        return Err(AppError::validation(
-            format!("{field}.provider"),
-            "must be 1-64 letters, digits, '-' or '_'",
-        ));
+        return Err(AppError::validation(format!("{field}.provider"), "must be 1-64 letters, digits, '-' or '_'"));
     }
     if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
         return Err(AppError::validation(format!("{field}.name"), "must be 1-200 printable characters"));
@@ -63,7 +58,10 @@ mod tests {
 
     #[test]
     fn resolves_the_seed_forms() {
-        assert_eq!(parse_model("model", "gpt-4").expect("gpt-4"), ModelRef { provider: "openai".into(), name: "gpt-4".into() });
+        assert_eq!(
+            parse_model("model", "gpt-4").expect("gpt-4"),
+            ModelRef { provider: "openai".into(), name: "gpt-4".into() }
+        );
         assert_eq!(parse_model("model", "openai/gpt-4").expect("slash").provider, "openai");
         assert_eq!(parse_model("model", "claude-3-opus").expect("claude").provider, "anthropic");
         assert_eq!(parse_model("model", "echo").expect("echo").provider, "echo");

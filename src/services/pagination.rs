@@ -53,7 +53,9 @@ mod tests {
         let p = PageRequest::new(None, None).expect("defaults");
         assert_eq!((p.page, p.limit, p.offset()), (1, 20, 0));
         assert_eq!(PageRequest::new(Some(3), Some(10)).expect("valid").offset(), 20);
-        assert!(matches!(PageRequest::new(None, Some(101)), Err(AppError::Validation { field, .. }) if field == "limit"));
+        assert!(
+            matches!(PageRequest::new(None, Some(101)), Err(AppError::Validation { field, .. }) if field == "limit")
+        );
         assert!(matches!(PageRequest::new(Some(0), None), Err(AppError::Validation { field, .. }) if field == "page"));
     }
 }

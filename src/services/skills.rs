@@ -3,8 +3,8 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 use serde_json::Value;
 
@@ -58,11 +58,8 @@ pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<skill::Model>
 
 /// Every released version of a skill, newest first.
 pub async fn versions(db: &impl ConnectionTrait, id: &str) -> AppResult<Vec<skill_version::Model>> {
-    let mut versions = skill_version::Entity::find()
-        .filter(skill_version::Column::SkillId.eq(id))
-        .all(db)
-        .await?;
-    versions.sort_by(|a, b| semver_key(&b.version).cmp(&semver_key(&a.version)));
+    let mut versions = skill_version::Entity::find().filter(skill_version::Column::SkillId.eq(id)).all(db).await?;
+    versions.sort_by_key(|v| std::cmp::Reverse(semver_key(&v.version)));
     Ok(versions)
 }
 
@@ -76,12 +73,10 @@ pub async fn check_install(db: &impl ConnectionTrait, field: &str, request: &Ski
         .await?
         .ok_or_else(|| AppError::validation(&id_field, format!("unknown skill `{}`", request.skill_id)))?;
     let version = request.version.clone().unwrap_or(skill.version);
-    let release = skill_version::Entity::find_by_id((request.skill_id.clone(), version.clone()))
-        .one(db)
-        .await?
-        .ok_or_else(|| {
-            AppError::validation(path("version"), format!("`{}` has no version `{version}`", request.skill_id))
-        })?;
+    let release =
+        skill_version::Entity::find_by_id((request.skill_id.clone(), version.clone())).one(db).await?.ok_or_else(
+            || AppError::validation(path("version"), format!("`{}` has no version `{version}`", request.skill_id)),
+        )?;
     skill_config::validate(&path("config"), &release.config_schema, &request.config)?;
     Ok(version)
 }

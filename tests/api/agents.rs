@@ -15,7 +15,10 @@ async fn create_agent_from_the_seed_example_answers_the_configuration_shape(back
     assert!(agent["id"].as_str().unwrap().starts_with("agent-"));
     assert_eq!(agent["name"], "客服助手");
     assert_eq!(agent["description"], "智能客服 Agent");
-    assert_eq!(agent["model"], json!({"provider": "openai", "name": "gpt-4", "settings": {"temperature": 0.3, "maxTokens": 2048}}));
+    assert_eq!(
+        agent["model"],
+        json!({"provider": "openai", "name": "gpt-4", "settings": {"temperature": 0.3, "maxTokens": 2048}})
+    );
     assert_eq!(agent["systemPrompt"], "你是一个专业的客服助手...");
     let skill_ids: Vec<&str> = agent["skills"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert_eq!(skill_ids, ["knowledge-base", "ticket-system"]);
@@ -52,7 +55,11 @@ async fn create_agent_accepts_the_configuration_shape(backend: Backend) {
 
 async fn model_strings_resolve_to_provider_and_name(backend: Backend) {
     let app = spawn_app(backend).await;
-    for (model, provider, name) in [("openai/gpt-4o", "openai", "gpt-4o"), ("claude-3-5-sonnet", "anthropic", "claude-3-5-sonnet"), ("echo", "echo", "echo")] {
+    for (model, provider, name) in [
+        ("openai/gpt-4o", "openai", "gpt-4o"),
+        ("claude-3-5-sonnet", "anthropic", "claude-3-5-sonnet"),
+        ("echo", "echo", "echo"),
+    ] {
         let reply = app.post("/v2/agents", json!({"name": "m", "model": model})).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         assert_eq!(reply.body["model"]["provider"], provider);
@@ -66,7 +73,9 @@ async fn list_paginates_newest_first(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(app.post("/v2/agents", json!({"name": format!("agent {i}")})).await.body["id"].as_str().unwrap().to_owned());
+        ids.push(
+            app.post("/v2/agents", json!({"name": format!("agent {i}")})).await.body["id"].as_str().unwrap().to_owned(),
+        );
     }
 
     let first = app.get("/v2/agents?limit=2").await;
@@ -86,7 +95,9 @@ async fn list_paginates_newest_first(backend: Backend) {
 
 async fn bad_pagination_is_a_400_naming_the_parameter(backend: Backend) {
     let app = spawn_app(backend).await;
-    for (query, field) in [("limit=0", "limit"), ("limit=101", "limit"), ("limit=abc", "limit"), ("page=0", "page"), ("page=-3", "page")] {
+    for (query, field) in
+        [("limit=0", "limit"), ("limit=101", "limit"), ("limit=abc", "limit"), ("page=0", "page"), ("page=-3", "page")]
+    {
         let reply = app.get(&format!("/v2/agents?{query}")).await;
         reply.assert_error(400, "validation_error");
         assert_eq!(reply.field(), field, "{query}: {}", reply.text);
@@ -136,7 +147,10 @@ async fn invalid_agents_are_rejected_naming_the_field_and_nothing_is_stored(back
         (json!({"name": "x", "skills": ["no-such-skill"]}), "skills[0].id"),
         (json!({"name": "x", "skills": ["web-search", "web-search"]}), "skills[1].id"),
         (json!({"name": "x", "skills": [{"id": "web-search", "version": "9.9.9"}]}), "skills[0].version"),
-        (json!({"name": "x", "skills": [{"id": "web-search", "config": {"maxResults": "ten"}}]}), "skills[0].config.maxResults"),
+        (
+            json!({"name": "x", "skills": [{"id": "web-search", "config": {"maxResults": "ten"}}]}),
+            "skills[0].config.maxResults",
+        ),
         (json!({"name": "x", "unknownField": true}), "unknownField"),
     ];
     for (body, field) in cases {

@@ -23,7 +23,9 @@ async fn missing_and_invalid_credentials_are_401(backend: Backend) {
     app.send(Method::GET, "/v2/agents", Some("oc_not-a-key"), None).await.assert_error(401, "unauthenticated");
     let unknown = format!("oc_{}", "0".repeat(48));
     app.send(Method::GET, "/v2/agents", Some(&unknown), None).await.assert_error(401, "unauthenticated");
-    let basic = read(app.client.get(app.url("/v2/agents")).header("Authorization", "Basic Zm9vOmJhcg==").send().await.unwrap()).await;
+    let basic =
+        read(app.client.get(app.url("/v2/agents")).header("Authorization", "Basic Zm9vOmJhcg==").send().await.unwrap())
+            .await;
     basic.assert_error(401, "unauthenticated");
     get_with_bearer(&app, "not.a.jwt").await.assert_error(401, "unauthenticated");
 }
@@ -59,12 +61,16 @@ async fn api_key_exchanges_for_a_working_jwt(backend: Backend) {
     again.assert_error(403, "forbidden");
 
     // Without a body, and with a narrower scope set and a lifetime.
-    let bare = read(app.client.post(app.url("/v2/auth/token")).header("X-API-Key", &app.key).send().await.unwrap()).await;
+    let bare =
+        read(app.client.post(app.url("/v2/auth/token")).header("X-API-Key", &app.key).send().await.unwrap()).await;
     assert_eq!(bare.status, StatusCode::OK, "{}", bare.text);
     let narrow = app.post("/v2/auth/token", json!({"scopes": ["agents:read"], "expiresIn": 60})).await;
     assert_eq!(narrow.body["scopes"], json!(["agents:read"]));
     let read_only = narrow.body["accessToken"].as_str().unwrap();
-    let write = read(app.client.post(app.url("/v2/agents")).bearer_auth(read_only).json(&json!({"name": "x"})).send().await.unwrap()).await;
+    let write = read(
+        app.client.post(app.url("/v2/agents")).bearer_auth(read_only).json(&json!({"name": "x"})).send().await.unwrap(),
+    )
+    .await;
     write.assert_error(403, "forbidden");
     app.post("/v2/auth/token", json!({"expiresIn": 999999})).await.assert_error(400, "validation_error");
 }
@@ -98,7 +104,9 @@ async fn expired_forged_none_and_confused_tokens_are_401(backend: Backend) {
     get_with_bearer(&app, &confused).await.assert_error(401, "unauthenticated");
     let mut wrong_audience = good_claims.clone();
     wrong_audience["aud"] = json!("someone-else");
-    get_with_bearer(&app, &sign(Algorithm::HS256, JWT_SECRET, &wrong_audience)).await.assert_error(401, "unauthenticated");
+    get_with_bearer(&app, &sign(Algorithm::HS256, JWT_SECRET, &wrong_audience))
+        .await
+        .assert_error(401, "unauthenticated");
 }
 
 async fn scopes_are_enforced_with_403(backend: Backend) {
@@ -107,7 +115,9 @@ async fn scopes_are_enforced_with_403(backend: Backend) {
     let reader = app.create_key("tenant-a", Plan::Free, &["agents:read"]).await;
 
     assert_eq!(app.send(Method::GET, &format!("/v2/agents/{id}"), Some(&reader), None).await.status, StatusCode::OK);
-    app.send(Method::POST, "/v2/agents", Some(&reader), Some(json!({"name": "x"}))).await.assert_error(403, "forbidden");
+    app.send(Method::POST, "/v2/agents", Some(&reader), Some(json!({"name": "x"})))
+        .await
+        .assert_error(403, "forbidden");
     app.send(Method::PATCH, &format!("/v2/agents/{id}"), Some(&reader), Some(json!({"name": "x"})))
         .await
         .assert_error(403, "forbidden");

@@ -17,7 +17,10 @@ fn keys_create_list_and_revoke() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
 
-    let (ok, stdout, stderr) = openclaw(&url, &["keys", "create", "--account", "acme", "--plan", "pro", "--scopes", "agents:read,skills:read"]);
+    let (ok, stdout, stderr) = openclaw(
+        &url,
+        &["keys", "create", "--account", "acme", "--plan", "pro", "--scopes", "agents:read,skills:read"],
+    );
     assert!(ok, "{stderr}");
     let key = stdout.lines().last().unwrap().trim().to_owned();
     assert!(key.starts_with("oc_") && key.len() == 51, "the key alone on the last line: {stdout:?}");
@@ -88,7 +91,16 @@ fn first_start_bootstraps_a_usable_key() {
     let _banner = stdout.next().unwrap().unwrap();
     let key = stdout.next().unwrap().unwrap();
     let response = std::process::Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", &format!("X-API-Key: {key}"), &format!("http://{address}/v2/agents")])
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            &format!("X-API-Key: {key}"),
+            &format!("http://{address}/v2/agents"),
+        ])
         .output()
         .unwrap();
     first.kill().unwrap();

@@ -5,7 +5,8 @@ use serde_json::json;
 
 use crate::helpers::{Backend, read, spawn_app};
 
-const AGENT_PAGE: &str = "query { agents(limit: 100) { agents { id name skills { id version config } } pagination { total } } }";
+const AGENT_PAGE: &str =
+    "query { agents(limit: 100) { agents { id name skills { id version config } } pagination { total } } }";
 
 async fn create_and_read_agents_through_graphql(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -20,7 +21,9 @@ async fn create_and_read_agents_through_graphql(backend: Backend) {
     let id = created.body["data"]["createAgent"]["id"].as_str().unwrap().to_owned();
     assert_eq!(created.body["data"]["createAgent"]["model"], json!({"provider": "openai", "name": "gpt-4"}));
 
-    let fetched = app.graphql("query($id: ID!) { agent(id: $id) { name skills { id } } viewer { plan } }", json!({"id": id})).await;
+    let fetched = app
+        .graphql("query($id: ID!) { agent(id: $id) { name skills { id } } viewer { plan } }", json!({"id": id}))
+        .await;
     assert_eq!(fetched.body["data"]["agent"]["name"], "客服助手");
     assert_eq!(fetched.body["data"]["agent"]["skills"], json!([{"id": "knowledge-base"}, {"id": "ticket-system"}]));
     assert_eq!(fetched.body["data"]["viewer"]["plan"], "FREE");
@@ -28,7 +31,10 @@ async fn create_and_read_agents_through_graphql(backend: Backend) {
     let via_get = read(
         app.client
             .get(app.url("/v2/graphql"))
-            .query(&[("query", "query($id: ID!) { agent(id: $id) { name } }"), ("variables", &json!({"id": id}).to_string())])
+            .query(&[
+                ("query", "query($id: ID!) { agent(id: $id) { name } }"),
+                ("variables", &json!({"id": id}).to_string()),
+            ])
             .header("X-API-Key", &app.key)
             .send()
             .await
@@ -69,7 +75,11 @@ async fn errors_carry_codes(backend: Backend) {
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
     assert_eq!(unknown.body["errors"][0]["extensions"]["code"], "graphql_validation_error");
 
-    let deep = format!("query {{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}", "ofType {".repeat(12), "}".repeat(12));
+    let deep = format!(
+        "query {{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType {".repeat(12),
+        "}".repeat(12)
+    );
     let too_deep = app.graphql(&deep, json!({})).await;
     assert_eq!(too_deep.status, StatusCode::BAD_REQUEST, "{}", too_deep.text);
     assert_eq!(too_deep.body["errors"][0]["extensions"]["code"], "query_too_deep");
@@ -79,7 +89,9 @@ async fn errors_carry_codes(backend: Backend) {
     assert_eq!(too_complex.status, StatusCode::BAD_REQUEST, "{}", too_complex.text);
     assert_eq!(too_complex.body["errors"][0]["extensions"]["code"], "query_too_complex");
 
-    let bad_input = app.graphql("mutation { createAgent(input: {name: \"x\", settings: {temperature: 9}}) { id } }", json!({})).await;
+    let bad_input = app
+        .graphql("mutation { createAgent(input: {name: \"x\", settings: {temperature: 9}}) { id } }", json!({}))
+        .await;
     assert_eq!(bad_input.body["errors"][0]["extensions"]["code"], "validation_error", "{}", bad_input.text);
     assert_eq!(bad_input.body["errors"][0]["extensions"]["details"]["field"], "settings.temperature");
 
@@ -107,7 +119,10 @@ async fn agent_pages_load_skills_in_one_batched_query(backend: Backend) {
     let (large, total_large) = queries_for_page().await;
 
     assert_eq!((total_small, total_large), (2, 12));
-    assert_eq!(small, large, "SQL queries for a page must not grow with its size ({small} for 2 agents, {large} for 12)");
+    assert_eq!(
+        small, large,
+        "SQL queries for a page must not grow with its size ({small} for 2 agents, {large} for 12)"
+    );
     assert!(large <= 6, "auth + count + page + one batched skills query, got {large}");
 }
 
@@ -121,4 +136,8 @@ fn committed_schema_matches_the_generated_sdl() {
     );
 }
 
-crate::db_tests!(create_and_read_agents_through_graphql, errors_carry_codes, agent_pages_load_skills_in_one_batched_query);
+crate::db_tests!(
+    create_and_read_agents_through_graphql,
+    errors_carry_codes,
+    agent_pages_load_skills_in_one_batched_query
+);

@@ -27,7 +27,11 @@ async fn graphql_http_audits_all_pass(backend: Backend) {
     .unwrap();
 
     let report = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "graphql-http audits failed:\n{report}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "graphql-http audits failed:\n{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(report.contains("audits passed"), "{report}");
 }
 

@@ -64,7 +64,8 @@ impl Drop for TestDb {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 rt.block_on(async {
                     if let Ok(admin) = Database::connect(postgres_admin_url()).await {
-                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                        let _ =
+                            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
                     }
                 });
             })

@@ -38,7 +38,8 @@ async fn every_route_document_validates(backend: Backend) {
             "updateInstalledSkill" => Some(serde_json::json!({"enabled": false})),
             _ => Some(serde_json::json!({})),
         };
-        let body = if route.method == reqwest::Method::GET || route.method == reqwest::Method::DELETE { None } else { body };
+        let body =
+            if route.method == reqwest::Method::GET || route.method == reqwest::Method::DELETE { None } else { body };
         let reply = app.send(route.method.clone(), &path, Some(&app.key), body).await;
         assert!(
             !reply.code().starts_with("graphql_") && reply.status.is_success(),

@@ -36,11 +36,20 @@ async fn garbage_to_every_route_is_a_coded_4xx(backend: Backend) {
                     .unwrap(),
             )
             .await;
-            assert!(reply.status.is_client_error(), "{} {path} with {:?}: {} {}", route.method, String::from_utf8_lossy(&body[..body.len().min(40)]), reply.status, reply.text);
+            assert!(
+                reply.status.is_client_error(),
+                "{} {path} with {:?}: {} {}",
+                route.method,
+                String::from_utf8_lossy(&body[..body.len().min(40)]),
+                reply.status,
+                reply.text
+            );
             assert!(!reply.code().is_empty(), "{} {path}: no error code in {}", route.method, reply.text);
         }
     }
-    for path in ["/v2/agents/%00", "/v2/agents/..%2F..%2Fetc", "/v2/skills?limit=%ff", "/v2/agents?page=99999999999999999999"] {
+    for path in
+        ["/v2/agents/%00", "/v2/agents/..%2F..%2Fetc", "/v2/skills?limit=%ff", "/v2/agents?page=99999999999999999999"]
+    {
         let reply = app.get(path).await;
         assert!(reply.status.is_client_error(), "{path}: {} {}", reply.status, reply.text);
     }

@@ -52,7 +52,8 @@ async fn skill_detail_has_versions_and_config_schema(backend: Backend) {
     let reply = app.get("/v2/skills/web-search").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.body["configSchema"]["properties"]["maxResults"]["type"], "integer");
-    let versions: Vec<&str> = reply.body["versions"].as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
+    let versions: Vec<&str> =
+        reply.body["versions"].as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
     assert_eq!(versions, ["2.1.0", "2.0.0"]);
     app.get("/v2/skills/no-such-skill").await.assert_error(404, "not_found");
 }
@@ -63,7 +64,10 @@ async fn install_the_seed_example_then_uninstall(backend: Backend) {
     let path = format!("/v2/agents/{agent}/skills");
 
     let installed = app
-        .post(&path, json!({"skillId": "web-search", "version": "2.1.0", "config": {"provider": "google", "maxResults": 10}}))
+        .post(
+            &path,
+            json!({"skillId": "web-search", "version": "2.1.0", "config": {"provider": "google", "maxResults": 10}}),
+        )
         .await;
 
     assert_eq!(installed.status, StatusCode::CREATED, "{}", installed.text);
@@ -78,11 +82,17 @@ async fn install_the_seed_example_then_uninstall(backend: Backend) {
 
     app.post(&path, json!({"skillId": "web-search"})).await.assert_error(409, "already_installed");
 
-    let updated = app.patch(&format!("{path}/web-search"), json!({"version": "2.0.0", "config": {"maxResults": 3}, "enabled": false})).await;
+    let updated = app
+        .patch(
+            &format!("{path}/web-search"),
+            json!({"version": "2.0.0", "config": {"maxResults": 3}, "enabled": false}),
+        )
+        .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
     assert_eq!(updated.body["version"], "2.0.0");
     assert_eq!(updated.body["enabled"], false);
-    let downgrade_with_new_field = app.patch(&format!("{path}/web-search"), json!({"config": {"safeSearch": true}})).await;
+    let downgrade_with_new_field =
+        app.patch(&format!("{path}/web-search"), json!({"config": {"safeSearch": true}})).await;
     downgrade_with_new_field.assert_error(400, "validation_error");
     assert_eq!(downgrade_with_new_field.field(), "config.safeSearch", "2.0.0 has no safeSearch");
 

@@ -28,7 +28,8 @@ async fn send(ws: &mut Ws, message: Value) {
 /// The next JSON text message (skipping pings), within five seconds.
 async fn next_json(ws: &mut Ws) -> Value {
     loop {
-        let message = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("timed out").unwrap().unwrap();
+        let message =
+            tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("timed out").unwrap().unwrap();
         match message {
             Message::Text(text) => {
                 let value: Value = serde_json::from_str(&text).unwrap();
@@ -61,7 +62,8 @@ async fn graphql_transport_ws_delivers_agent_updates(backend: Backend) {
     let mut ws = connect(&app, "graphql-transport-ws").await;
     send(&mut ws, json!({"type": "connection_init", "payload": {"X-API-Key": app.key}})).await;
     assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
-    send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": {"id": id}}})).await;
+    send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": {"id": id}}}))
+        .await;
     wait_for_subscribers(&app, 1).await;
 
     let patched = app.patch(&format!("/v2/agents/{id}"), json!({"name": "renamed"})).await;
@@ -113,13 +115,12 @@ async fn subscribers_only_see_their_own_tenant(backend: Backend) {
     let app = spawn_app(backend).await;
     let theirs = app.seed_agent().await;
     let other_key = app.create_key("tenant-b", Plan::Free, &["*"]).await;
-    let mine = app
-        .send(reqwest::Method::POST, "/v2/agents", Some(&other_key), Some(json!({"name": "b's agent"})))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mine =
+        app.send(reqwest::Method::POST, "/v2/agents", Some(&other_key), Some(json!({"name": "b's agent"}))).await.body
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let mut ws = connect(&app, "graphql-transport-ws").await;
     send(&mut ws, json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", bearer(&app, &other_key).await)}})).await;
     assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
@@ -127,8 +128,13 @@ async fn subscribers_only_see_their_own_tenant(backend: Backend) {
     wait_for_subscribers(&app, 1).await;
 
     app.patch(&format!("/v2/agents/{theirs}"), json!({"name": "tenant a change"})).await;
-    app.send(reqwest::Method::PATCH, &format!("/v2/agents/{mine}"), Some(&other_key), Some(json!({"name": "tenant b change"})))
-        .await;
+    app.send(
+        reqwest::Method::PATCH,
+        &format!("/v2/agents/{mine}"),
+        Some(&other_key),
+        Some(json!({"name": "tenant b change"})),
+    )
+    .await;
 
     let message = next_json(&mut ws).await;
     assert_eq!(message["payload"]["data"]["agentUpdated"], json!({"id": mine, "name": "tenant b change"}), "{message}");

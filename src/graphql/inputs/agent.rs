@@ -81,8 +81,10 @@ fn resolve_model(spec: &ModelSpec) -> AppResult<ModelRef> {
 }
 
 fn max_tokens(raw: Option<i64>) -> AppResult<Option<i32>> {
-    raw.map(|m| i32::try_from(m).map_err(|_| AppError::validation("settings.maxTokens", "must be between 1 and 1000000")))
-        .transpose()
+    raw.map(|m| {
+        i32::try_from(m).map_err(|_| AppError::validation("settings.maxTokens", "must be between 1 and 1000000"))
+    })
+    .transpose()
 }
 
 fn skill_requests(specs: Option<Vec<SkillSpec>>) -> Option<Vec<SkillRequest>> {

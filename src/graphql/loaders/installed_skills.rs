@@ -26,10 +26,9 @@ impl BatchFn<AgentId, InstalledSkills> for InstalledSkillsBatch {
     async fn load(&mut self, keys: &[AgentId]) -> HashMap<AgentId, InstalledSkills> {
         let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
         match skills::installed_for_agents(&self.db, &ids).await {
-            Ok(mut by_agent) => keys
-                .iter()
-                .map(|key| (key.clone(), Ok(by_agent.remove(&key.0).unwrap_or_default())))
-                .collect(),
+            Ok(mut by_agent) => {
+                keys.iter().map(|key| (key.clone(), Ok(by_agent.remove(&key.0).unwrap_or_default()))).collect()
+            }
             Err(err) => {
                 let err = err.into_graphql();
                 keys.iter().map(|key| (key.clone(), Err(err.clone()))).collect()

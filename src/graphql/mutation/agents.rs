@@ -33,7 +33,12 @@ impl AgentMutation {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
         let patch = input.into_patch().gql()?;
         let updated = agents::update(&app.db, &principal.account_id, &id, patch).await.gql()?;
-        app.events.publish(Event::new(EventKind::AgentUpdated, &principal.account_id, &updated.id, json!({ "agentId": updated.id })));
+        app.events.publish(Event::new(
+            EventKind::AgentUpdated,
+            &principal.account_id,
+            &updated.id,
+            json!({ "agentId": updated.id }),
+        ));
         Ok(Agent(updated))
     }
 

@@ -22,7 +22,12 @@ pub struct SkillMutation;
 /// The agent's configuration changed: bump `updatedAt` and tell subscribers.
 async fn agent_changed(app: &AppState, principal: &Principal, agent_id: &str) -> async_graphql::Result<()> {
     agents::touch(&app.db, &principal.account_id, agent_id).await.gql()?;
-    app.events.publish(Event::new(EventKind::AgentUpdated, &principal.account_id, agent_id, json!({ "agentId": agent_id })));
+    app.events.publish(Event::new(
+        EventKind::AgentUpdated,
+        &principal.account_id,
+        agent_id,
+        json!({ "agentId": agent_id }),
+    ));
     Ok(())
 }
 

@@ -5,7 +5,10 @@ use chrono::{TimeZone, Utc};
 use crate::{
     auth::AuthMethod,
     error::AppError,
-    graphql::{context::ContextExt, errors::GqlResultExt, inputs::CreateAccessTokenInput, scalars::DateTime, types::AccessToken},
+    graphql::{
+        context::ContextExt, errors::GqlResultExt, inputs::CreateAccessTokenInput, scalars::DateTime,
+        types::AccessToken,
+    },
 };
 
 #[derive(Default)]

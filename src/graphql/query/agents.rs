@@ -2,7 +2,12 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::{
-    graphql::{context::ContextExt, errors::GqlResultExt, guards::ScopeGuard, types::{Agent, AgentPage}},
+    graphql::{
+        context::ContextExt,
+        errors::GqlResultExt,
+        guards::ScopeGuard,
+        types::{Agent, AgentPage},
+    },
     services::{agents, pagination::PageRequest},
 };
 
@@ -19,8 +24,16 @@ impl AgentQuery {
     }
 
     /// The caller's agents, newest first.
-    #[graphql(guard = "ScopeGuard(\"agents:read\")", complexity = "limit.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn agents(&self, ctx: &Context<'_>, limit: Option<i64>, page: Option<i64>) -> async_graphql::Result<AgentPage> {
+    #[graphql(
+        guard = "ScopeGuard(\"agents:read\")",
+        complexity = "limit.unwrap_or(20).clamp(1, 100) as usize * child_complexity"
+    )]
+    async fn agents(
+        &self,
+        ctx: &Context<'_>,
+        limit: Option<i64>,
+        page: Option<i64>,
+    ) -> async_graphql::Result<AgentPage> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
         let request = PageRequest::new(page, limit).gql()?;
         let (items, total) = agents::list(&app.db, &principal.account_id, request).await.gql()?;

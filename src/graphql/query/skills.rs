@@ -2,7 +2,12 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::{
-    graphql::{context::ContextExt, errors::GqlResultExt, guards::ScopeGuard, types::{Skill, SkillPage}},
+    graphql::{
+        context::ContextExt,
+        errors::GqlResultExt,
+        guards::ScopeGuard,
+        types::{Skill, SkillPage},
+    },
     services::{pagination::PageRequest, skills},
 };
 
@@ -12,7 +17,10 @@ pub struct SkillQuery;
 #[Object]
 impl SkillQuery {
     /// The catalog, most downloaded first, optionally filtered by category.
-    #[graphql(guard = "ScopeGuard(\"skills:read\")", complexity = "limit.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    #[graphql(
+        guard = "ScopeGuard(\"skills:read\")",
+        complexity = "limit.unwrap_or(20).clamp(1, 100) as usize * child_complexity"
+    )]
     async fn skills(
         &self,
         ctx: &Context<'_>,

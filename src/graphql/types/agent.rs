@@ -117,4 +117,3 @@ impl AgentPage {
         self.items.iter().cloned().map(Agent).collect()
     }
 }
-

@@ -1,11 +1,7 @@
 //! Small shared output types.
 use async_graphql::{ID, SimpleObject};
 
-use crate::{
-    auth::Plan,
-    graphql::scalars::DateTime,
-    services::pagination::PageInfo,
-};
+use crate::{auth::Plan, graphql::scalars::DateTime, services::pagination::PageInfo};
 
 /// `{"total", "page", "limit"}` of a list response.
 #[derive(SimpleObject, Clone, Copy)]

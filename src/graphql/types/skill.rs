@@ -1,5 +1,5 @@
 //! `Skill`: a catalog entry, and its releases with their config schemas.
-use async_graphql::{Context, ID, Json, Object, SimpleObject, ComplexObject};
+use async_graphql::{ComplexObject, Context, ID, Json, Object, SimpleObject};
 
 use super::common::Pagination;
 use crate::{
