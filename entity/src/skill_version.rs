@@ -16,3 +16,8 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Orders `major.minor.patch` numerically, so `2.10.0` sorts after `2.9.0`.
+pub fn version_order_key(version: &str) -> Vec<u64> {
+    version.split('.').map(|part| part.parse().unwrap_or(0)).collect()
+}

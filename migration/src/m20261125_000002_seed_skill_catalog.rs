@@ -24,7 +24,7 @@ impl MigrationTrait for Migration {
                 field("versions")?.as_object().ok_or_else(|| DbErr::Migration("versions must be an object".into()))?;
             let latest = versions
                 .keys()
-                .max_by_key(|v| semver_key(v))
+                .max_by_key(|v| entity::skill_version::version_order_key(v))
                 .ok_or_else(|| DbErr::Migration("a skill needs a version".into()))?;
             let id = text("id")?;
             manager
@@ -85,9 +85,4 @@ impl MigrationTrait for Migration {
         manager.exec_stmt(Query::delete().from_table(SkillVersions::Table).to_owned()).await?;
         manager.exec_stmt(Query::delete().from_table(Skills::Table).to_owned()).await
     }
-}
-
-/// Orders `major.minor.patch` numerically, so `2.10.0` is newer than `2.9.0`.
-fn semver_key(version: &str) -> Vec<u64> {
-    version.split('.').map(|p| p.parse().unwrap_or(0)).collect()
 }

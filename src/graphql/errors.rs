@@ -42,8 +42,21 @@ pub fn annotate_error(error: &mut ServerError) {
     if has_code {
         return;
     }
-    let code = if error.path.is_empty() { classify(&error.message) } else { "internal_error" };
-    let field = (code == "validation_error").then(|| invalid_argument_field(&error.message)).flatten();
+    // Custom scalars (`ModelSpec`, `SkillSpec`) are coerced when the resolver reads its arguments, so their
+    // failures arrive from execution, with a path; they are still the client's input.
+    let coercion = error.message.starts_with("Failed to parse \"");
+    let code = if coercion {
+        "validation_error"
+    } else if error.path.is_empty() {
+        classify(&error.message)
+    } else {
+        "internal_error"
+    };
+    let field = match code {
+        "validation_error" if coercion => scalar_field(&error.message),
+        "validation_error" => invalid_argument_field(&error.message),
+        _ => None,
+    };
     let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
     extensions.set("code", Value::from(code));
     if let Some(field) = field {
@@ -51,6 +64,18 @@ pub fn annotate_error(error: &mut ServerError) {
         details.insert(async_graphql::Name::new("field"), Value::from(field));
         extensions.set("details", Value::Object(details));
     }
+}
+
+/// The input field a failed custom scalar stands for.
+fn scalar_field(message: &str) -> Option<String> {
+    let scalar = message.strip_prefix("Failed to parse \"")?.split('"').next()?;
+    let field = match scalar {
+        "ModelSpec" => "model",
+        "SkillSpec" => "skills",
+        "JSON" => "config",
+        _ => return None,
+    };
+    Some(field.to_owned())
 }
 
 /// The input field an input-coercion error is about, without the argument name:

@@ -110,7 +110,7 @@ fn params_from(map: &serde_json::Map<String, Json>) -> Result<Params, String> {
     };
     let variables = match map.get("variables") {
         None | Some(Json::Null) => Variables::default(),
-        Some(v @ Json::Object(_)) => Variables::from_json(v.clone()),
+        Some(v @ Json::Object(_)) => Variables::from_json(super::variables::normalize_numbers(v.clone())),
         Some(_) => return Err("`variables` must be an object or null".into()),
     };
     match map.get("extensions") {

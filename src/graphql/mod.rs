@@ -12,6 +12,7 @@ pub mod scalars;
 pub mod schema;
 pub mod subscription;
 pub mod types;
+pub mod variables;
 pub mod ws;
 
 pub use schema::{AppSchema, build_schema, request_data};

@@ -172,7 +172,11 @@ async fn variables(
             Arg::Body { variable, required } => {
                 let body = body.take().unwrap_or_default();
                 if let Some(json) = read_json_body(headers, body, body_limit, required).await? {
-                    vars.insert(Name::new(variable), Value::from_json(json).map_err(|e| AppError::Internal(e.into()))?);
+                    vars.insert(
+                        Name::new(variable),
+                        Value::from_json(crate::graphql::variables::normalize_numbers(json))
+                            .map_err(|e| AppError::Internal(e.into()))?,
+                    );
                 }
             }
         }

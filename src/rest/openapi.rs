@@ -18,7 +18,7 @@ pub fn document() -> Value {
                     "name": name, "in": "query", "required": false,
                     "schema": match (kind, name) {
                         (ArgType::Int, "limit") => json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
-                        (ArgType::Int, "page") => json!({"type": "integer", "minimum": 1, "default": 1}),
+                        (ArgType::Int, "page") => json!({"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}),
                         (ArgType::Int, _) => json!({"type": "integer"}),
                         (ArgType::String, _) => json!({"type": "string"}),
                     }
@@ -86,31 +86,42 @@ fn schema_ref(name: &str) -> Value {
 
 fn schemas() -> Value {
     let timestamp = json!({"type": "string", "format": "date-time"});
+    // Printable text: the server refuses control characters in names.
+    let printable = |max: u32| {
+        json!({"type": "string", "minLength": 1, "maxLength": max,
+               "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"})
+    };
+    let slug = json!({"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"});
+    let version = json!({"type": "string", "pattern": "^[0-9]+\\.[0-9]+\\.[0-9]+$"});
+    let provider = json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"});
+    let limits = json!({
+        "temperature": {"type": ["number", "null"], "minimum": 0, "maximum": 2},
+        "maxTokens": {"type": ["integer", "null"], "minimum": 1, "maximum": 1_000_000}});
     let model_ref = json!({"oneOf": [
-        {"type": "string", "examples": ["gpt-4", "openai/gpt-4", "echo"]},
-        {"type": "object", "required": ["name"], "properties": {
-            "provider": {"type": "string"}, "name": {"type": "string"},
-            "settings": {"$ref": "#/components/schemas/ModelSettings"}}}
+        {"type": "string", "examples": ["gpt-4", "openai/gpt-4", "echo"],
+         "pattern": "^([A-Za-z0-9_-]{1,64}/)?[^\\u0000-\\u001F\\u007F-\\u009F/\\s][^\\u0000-\\u001F\\u007F-\\u009F/]{0,198}$"},
+        {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+            "provider": provider, "name": printable(200),
+            "settings": {"type": "object", "additionalProperties": false, "properties": limits}}}
     ]});
     let skill_ref = json!({"oneOf": [
-        {"type": "string", "examples": ["knowledge-base"]},
-        {"type": "object", "required": ["id"], "properties": {
-            "id": {"type": "string"}, "version": {"type": "string"}, "enabled": {"type": "boolean"},
-            "config": {"type": "object"}}}
+        {"type": "string", "examples": ["knowledge-base"], "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"},
+        {"type": "object", "required": ["id"], "additionalProperties": false, "properties": {
+            "id": slug, "version": version, "enabled": {"type": "boolean"}, "config": {"type": "object"}}}
     ]});
-    let memory = json!({"type": "object", "properties": {
+    let memory = json!({"type": "object", "additionalProperties": false, "properties": {
         "enabled": {"type": "boolean"},
         "type": {"type": "string", "enum": ["conversation", "user", "agent"]},
-        "retention": {"type": "string", "examples": ["30d", "12h", "forever"]}}});
-    let settings = json!({"type": "object", "properties": {
-        "temperature": {"type": ["number", "null"], "minimum": 0, "maximum": 2},
-        "maxTokens": {"type": ["integer", "null"], "minimum": 1},
-        "memoryEnabled": {"type": "boolean"}}});
+        "retention": {"type": "string", "pattern": "^([1-9][0-9]{0,3}[hdw]|forever)$", "examples": ["30d", "12h", "forever"]}}});
+    let mut settings_props = limits.clone();
+    settings_props["memoryEnabled"] = json!({"type": "boolean"});
+    let settings = json!({"type": "object", "additionalProperties": false, "properties": settings_props});
     let agent_input = |required: Value| {
-        json!({"type": "object", "required": required, "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        json!({"type": "object", "required": required, "additionalProperties": false, "properties": {
+        "id": {"type": "string", "description": "read-only; ignored on input"},
+        "name": printable(200),
         "description": {"type": ["string", "null"], "maxLength": 2000},
-        "model": model_ref, "systemPrompt": {"type": ["string", "null"]},
+        "model": model_ref, "systemPrompt": {"type": ["string", "null"], "maxLength": 100_000},
         "skills": {"type": "array", "items": skill_ref}, "settings": settings, "memory": memory}})
     };
     let pagination = json!({"type": "object", "required": ["total", "page", "limit"], "properties": {
@@ -147,17 +158,18 @@ fn schemas() -> Value {
         "AgentUpdate": agent_input(json!([])),
         "AgentList": {"type": "object", "required": ["agents", "pagination"], "properties": {
             "agents": {"type": "array", "items": schema_ref("Agent")}, "pagination": schema_ref("Pagination")}},
-        "SkillInstall": {"type": "object", "required": ["skillId"], "properties": {
-            "skillId": {"type": "string"}, "version": {"type": "string"}, "config": {"type": "object"},
+        "SkillInstall": {"type": "object", "required": ["skillId"], "additionalProperties": false, "properties": {
+            "skillId": slug, "version": version, "config": {"type": "object"},
             "enabled": {"type": "boolean", "default": true}}},
-        "InstalledSkillUpdate": {"type": "object", "properties": {
-            "version": {"type": "string"}, "config": {"type": "object"}, "enabled": {"type": "boolean"}}},
+        "InstalledSkillUpdate": {"type": "object", "additionalProperties": false, "properties": {
+            "version": version, "config": {"type": "object"}, "enabled": {"type": "boolean"}}},
         "Skill": {"type": "object", "properties": skill_props},
         "SkillDetail": {"type": "object", "properties": detail_props},
         "SkillList": {"type": "object", "required": ["skills", "pagination"], "properties": {
             "skills": {"type": "array", "items": schema_ref("Skill")}, "pagination": schema_ref("Pagination")}},
-        "TokenRequest": {"type": "object", "properties": {
-            "scopes": {"type": "array", "items": {"type": "string"}},
+        "TokenRequest": {"type": "object", "additionalProperties": false, "properties": {
+            "scopes": {"type": "array", "items": {"type": "string",
+                "enum": ["*", "agents:*", "agents:read", "agents:write", "skills:*", "skills:read", "tokens:*", "tokens:write"]}},
             "expiresIn": {"type": "integer", "minimum": 60, "maximum": 86400}}},
         "AccessToken": {"type": "object", "properties": {
             "accessToken": {"type": "string"}, "tokenType": {"const": "Bearer"}, "expiresIn": {"type": "integer"},

@@ -231,7 +231,7 @@ fn validate_common(
     Ok(())
 }
 
-/// Parses a retention such as `30d`, `12h`, `4w` or `forever` into days (None = forever).
+/// Parses a retention such as `30d`, `12h`, `4w` (1 to 9999 units) or `forever` into days (None = forever).
 pub fn parse_retention(raw: &str) -> AppResult<Option<f64>> {
     let invalid = || AppError::validation("memory.retention", "must look like `12h`, `30d`, `4w` or `forever`");
     if raw == "forever" {
@@ -245,7 +245,7 @@ pub fn parse_retention(raw: &str) -> AppResult<Option<f64>> {
         "w" => f64::from(n) * 7.0,
         _ => return Err(invalid()),
     };
-    if n == 0 || days > 36_500.0 {
+    if !(1..=9999).contains(&n) {
         return Err(invalid());
     }
     Ok(Some(days))

@@ -59,7 +59,7 @@ pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<skill::Model>
 /// Every released version of a skill, newest first.
 pub async fn versions(db: &impl ConnectionTrait, id: &str) -> AppResult<Vec<skill_version::Model>> {
     let mut versions = skill_version::Entity::find().filter(skill_version::Column::SkillId.eq(id)).all(db).await?;
-    versions.sort_by_key(|v| std::cmp::Reverse(semver_key(&v.version)));
+    versions.sort_by_key(|v| std::cmp::Reverse(skill_version::version_order_key(&v.version)));
     Ok(versions)
 }
 
@@ -175,8 +175,4 @@ pub async fn installed_for_agents(
         by_agent.entry(row.agent_id.clone()).or_default().push(row);
     }
     Ok(by_agent)
-}
-
-fn semver_key(version: &str) -> Vec<u64> {
-    version.split('.').map(|p| p.parse().unwrap_or(0)).collect()
 }

@@ -152,6 +152,8 @@ async fn invalid_agents_are_rejected_naming_the_field_and_nothing_is_stored(back
             "skills[0].config.maxResults",
         ),
         (json!({"name": "x", "unknownField": true}), "unknownField"),
+        (json!({"name": "x", "skills": [{"id": "web-search", "bogus": 1}]}), "skills"),
+        (json!({"name": "x", "model": {"name": 7}}), "model"),
     ];
     for (body, field) in cases {
         let reply = app.post("/v2/agents", body.clone()).await;

@@ -73,6 +73,11 @@ async fn api_key_exchanges_for_a_working_jwt(backend: Backend) {
     .await;
     write.assert_error(403, "forbidden");
     app.post("/v2/auth/token", json!({"expiresIn": 999999})).await.assert_error(400, "validation_error");
+    let unknown_scope = app.post("/v2/auth/token", json!({"scopes": ["agents:read", "__nope__"]})).await;
+    unknown_scope.assert_error(400, "validation_error");
+    assert_eq!(unknown_scope.field(), "scopes");
+    // JSON numbers are numbers: 61.0 is a valid Int, as graphql-js would read it.
+    assert_eq!(app.post("/v2/auth/token", json!({"expiresIn": 61.0})).await.body["expiresIn"], 61);
 }
 
 async fn expired_forged_none_and_confused_tokens_are_401(backend: Backend) {

@@ -11,6 +11,7 @@ mod graphql;
 mod graphql_http_audit;
 mod health;
 mod openapi;
+mod openapi_fuzz;
 mod robustness;
 mod skills;
 mod websocket;

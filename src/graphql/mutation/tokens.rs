@@ -3,7 +3,7 @@ use async_graphql::{Context, Object};
 use chrono::{TimeZone, Utc};
 
 use crate::{
-    auth::AuthMethod,
+    auth::{AuthMethod, principal::validate_scopes},
     error::AppError,
     graphql::{
         context::ContextExt, errors::GqlResultExt, inputs::CreateAccessTokenInput, scalars::DateTime,
@@ -29,6 +29,7 @@ impl TokenMutation {
         };
         let input = input.unwrap_or_default();
         let scopes = input.scopes.unwrap_or_else(|| principal.scopes.clone());
+        validate_scopes(&scopes).map_err(|m| AppError::validation("scopes", m).into_graphql())?;
         if let Some(scope) = scopes.iter().find(|s| !principal.allows(s)) {
             return Err(AppError::forbidden(format!("the API key does not carry the `{scope}` scope")).into_graphql());
         }
