@@ -28,6 +28,8 @@ pub struct Config {
     pub api_key_cache_secs: u64,
     /// Create a default account and print its key when the database has no accounts.
     pub bootstrap_account: bool,
+    /// A `graphql-transport-ws` client must send `connection_init` within this time (else close 4408).
+    pub ws_connection_init_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             graphql_max_complexity: 5000,
             api_key_cache_secs: 30,
             bootstrap_account: true,
+            ws_connection_init_timeout_ms: 10_000,
         }
     }
 }
@@ -59,6 +62,7 @@ const ENV_KEYS: &[&str] = &[
     "graphql_max_complexity",
     "api_key_cache_secs",
     "bootstrap_account",
+    "ws_connection_init_timeout_ms",
 ];
 
 impl Config {

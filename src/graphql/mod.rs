@@ -14,5 +14,6 @@ pub mod subscription;
 pub mod types;
 pub mod variables;
 pub mod ws;
+pub mod ws_guard;
 
 pub use schema::{AppSchema, build_schema, request_data};

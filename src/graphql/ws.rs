@@ -1,25 +1,36 @@
 //! GraphQL subscriptions over WebSocket (`graphql-transport-ws`, and legacy `graphql-ws`).
 //! Credentials come from the upgrade request's headers or from the `connection_init` payload
 //! (`{"X-API-Key": "…"}` or `{"Authorization": "Bearer …"}`), as browsers cannot set WebSocket headers.
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     extract::{
         State, WebSocketUpgrade,
-        ws::{CloseFrame, Message},
+        ws::{CloseFrame, Message, WebSocket},
     },
     http::{HeaderMap, HeaderName, HeaderValue},
     response::Response,
 };
-use futures_util::{SinkExt, StreamExt, future};
+use futures_channel::mpsc;
+use futures_util::{SinkExt, StreamExt};
 
-use super::request_data;
+use super::{
+    request_data,
+    ws_guard::{ProtocolState, guard_incoming},
+};
 use crate::{app::HttpState, auth::Principal, error::AppError};
 
 /// Marks a rejected `connection_init`, so the close code can be rewritten to the protocol's `4403 Forbidden`.
 const FORBIDDEN_PREFIX: &str = "Forbidden: ";
+/// Server messages waiting for a slow client before the executor is paused.
+const OUTBOX: usize = 64;
 
-/// `GET /v2/graphql/ws` (and `/v2/graphql` with an Upgrade header).
+/// `GET /v2/graphql/ws`.
 pub async fn graphql_ws(
     State(state): State<HttpState>,
     protocol: GraphQLProtocol,
@@ -29,20 +40,62 @@ pub async fn graphql_ws(
     let has_header_credentials = headers.contains_key("x-api-key") || headers.contains_key("authorization");
     let header_principal =
         if has_header_credentials { Some(state.app.auth.from_headers(&headers).await) } else { None };
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| async move {
-        let (sink, stream) = socket.split();
-        let sink = sink.with(|message: Message| future::ready(Ok::<_, axum::Error>(forbidden_close_code(message))));
-        let app = state.app.clone();
-        GraphQLWebSocket::new_with_pair(sink, stream, state.schema.clone(), protocol)
-            .on_connection_init(move |payload| async move {
-                let principal = authenticate(&app, &payload, header_principal)
-                    .await
-                    .map_err(|err| async_graphql::Error::new(format!("{FORBIDDEN_PREFIX}{}", err.public_message())))?;
-                Ok(request_data(&app, principal))
-            })
+    let upgrade = upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS);
+    let transport_ws = upgrade.selected_protocol().is_some_and(|p| p.as_bytes() == b"graphql-transport-ws");
+    upgrade.on_upgrade(move |socket| serve(socket, state, protocol, transport_ws, header_principal))
+}
+
+async fn serve(
+    socket: WebSocket,
+    state: HttpState,
+    protocol: GraphQLProtocol,
+    transport_ws: bool,
+    header_principal: Option<Result<Principal, AppError>>,
+) {
+    let (mut socket_sink, socket_stream) = socket.split();
+    let (out, mut outbox) = mpsc::channel::<Message>(OUTBOX);
+    let protocol_state = Arc::new(Mutex::new(ProtocolState::default()));
+
+    // One writer: forwards what the executor and the guard send, notes completed ids, stops after a close.
+    let writer_state = protocol_state.clone();
+    let writer = tokio::spawn(async move {
+        while let Some(message) = outbox.next().await {
+            if let Message::Text(text) = &message {
+                if let Ok(mut state) = writer_state.lock() {
+                    state.outgoing(text);
+                }
+            }
+            let message = forbidden_close_code(message);
+            let is_close = matches!(message, Message::Close(_));
+            if socket_sink.send(message).await.is_err() || is_close {
+                break;
+            }
+        }
+    });
+
+    let app = state.app.clone();
+    let on_init = move |payload: serde_json::Value| async move {
+        let principal = authenticate(&app, &payload, header_principal)
+            .await
+            .map_err(|err| async_graphql::Error::new(format!("{FORBIDDEN_PREFIX}{}", err.public_message())))?;
+        Ok(request_data(&app, principal))
+    };
+    let sink = out.clone().sink_map_err(|_| axum::Error::new(std::io::Error::other("connection writer stopped")));
+    if transport_ws {
+        let timeout = Duration::from_millis(state.app.config.ws_connection_init_timeout_ms);
+        let input = guard_incoming(socket_stream, protocol_state, out, timeout);
+        GraphQLWebSocket::new_with_pair(sink, Box::pin(input), state.schema.clone(), protocol)
+            .on_connection_init(on_init)
             .serve()
             .await;
-    })
+    } else {
+        drop(out);
+        GraphQLWebSocket::new_with_pair(sink, socket_stream, state.schema.clone(), protocol)
+            .on_connection_init(on_init)
+            .serve()
+            .await;
+    }
+    let _ = writer.await;
 }
 
 async fn authenticate(

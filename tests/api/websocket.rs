@@ -9,7 +9,7 @@ use tokio_tungstenite::{
     tungstenite::{Message, client::IntoClientRequest},
 };
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 
 type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -146,8 +146,58 @@ async fn bearer(app: &TestApp, key: &str) -> String {
 }
 
 crate::db_tests!(
+    graphql_transport_ws_protocol_violations_close_with_the_specified_codes,
     graphql_transport_ws_delivers_agent_updates,
     legacy_graphql_ws_works_with_header_credentials,
     bad_credentials_close_with_4403,
     subscribers_only_see_their_own_tenant,
 );
+
+/// The next close frame's code (skipping other messages), within five seconds.
+async fn close_code(ws: &mut Ws) -> u16 {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("timed out waiting for close") {
+            Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
+            Some(Ok(_)) => continue,
+            Some(Err(err)) => panic!("socket error: {err}"),
+        }
+    }
+}
+
+/// The protocol's close codes (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md).
+async fn graphql_transport_ws_protocol_violations_close_with_the_specified_codes(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.ws_connection_init_timeout_ms = 300).await;
+    let init = json!({"type": "connection_init", "payload": {"X-API-Key": app.key}});
+
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}})).await;
+    assert_eq!(close_code(&mut ws).await, 4401, "subscribe before connection_ack");
+
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    ws.send(Message::Text("this is not json".into())).await.unwrap();
+    assert_eq!(close_code(&mut ws).await, 4400, "invalid message");
+
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    send(&mut ws, init.clone()).await;
+    assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, init.clone()).await;
+    assert_eq!(close_code(&mut ws).await, 4429, "second connection_init");
+
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    send(&mut ws, init.clone()).await;
+    assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, json!({"id": "dup", "type": "subscribe", "payload": {"query": SUBSCRIPTION}})).await;
+    send(&mut ws, json!({"id": "dup", "type": "subscribe", "payload": {"query": SUBSCRIPTION}})).await;
+    assert_eq!(close_code(&mut ws).await, 4409, "subscriber for the id already exists");
+
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    send(&mut ws, json!({"type": "ping"})).await;
+    let pong = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(pong.to_text().unwrap()).unwrap()["type"],
+        "pong",
+        "ping is answered at any time"
+    );
+    assert_eq!(close_code(&mut ws).await, 4408, "no connection_init within the timeout");
+}
