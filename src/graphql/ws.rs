@@ -60,10 +60,10 @@ async fn serve(
     let writer_state = protocol_state.clone();
     let writer = tokio::spawn(async move {
         while let Some(message) = outbox.next().await {
-            if let Message::Text(text) = &message {
-                if let Ok(mut state) = writer_state.lock() {
-                    state.outgoing(text);
-                }
+            if let Message::Text(text) = &message
+                && let Ok(mut state) = writer_state.lock()
+            {
+                state.outgoing(text);
             }
             let message = forbidden_close_code(message);
             let is_close = matches!(message, Message::Close(_));

@@ -70,10 +70,10 @@ impl ProtocolState {
     pub fn outgoing(&mut self, text: &str) {
         if let Ok(message) = serde_json::from_str::<Value>(text) {
             let kind = message.get("type").and_then(Value::as_str);
-            if matches!(kind, Some("complete" | "error")) {
-                if let Some(id) = message.get("id").and_then(Value::as_str) {
-                    self.active.remove(id);
-                }
+            if matches!(kind, Some("complete" | "error"))
+                && let Some(id) = message.get("id").and_then(Value::as_str)
+            {
+                self.active.remove(id);
             }
         }
     }
