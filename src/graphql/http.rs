@@ -235,10 +235,10 @@ pub async fn graphql_http(
         }
     }
     let mut request = async_graphql::Request::new(params.query).variables(params.variables);
-    if let Some(name) = params.operation_name {
-        request = request.operation_name(name);
+    if let Some(name) = &params.operation_name {
+        request = request.operation_name(name.clone());
     }
-    request.set_parsed_query(document);
+    request.set_parsed_query(document.clone());
     request.data = request_data(&state.app, principal);
     let mut response = state.schema.execute(request).await;
     errors::annotate(&mut response);
@@ -246,6 +246,7 @@ pub async fn graphql_http(
         let status = if media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
         return respond(status, media, None, &response.errors);
     }
+    super::ordering::order_response(&mut response.data, &document, params.operation_name.as_deref());
     respond(StatusCode::OK, media, Some(&response.data), &response.errors)
 }
 

@@ -7,6 +7,7 @@ pub mod http;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;
+pub mod ordering;
 pub mod query;
 pub mod scalars;
 pub mod schema;

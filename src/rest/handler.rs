@@ -118,6 +118,7 @@ async fn execute(
             error.extensions.as_ref().and_then(|ext| ext.get("details")).and_then(|d| d.clone().into_json().ok());
         return problem::from_code(&code, &error.message, details, &request_id);
     }
+    crate::graphql::ordering::order_response(&mut response.data, &compiled.document, None);
     if route.status == StatusCode::NO_CONTENT {
         return StatusCode::NO_CONTENT.into_response();
     }

@@ -28,6 +28,11 @@ async fn create_agent_from_the_seed_example_answers_the_configuration_shape(back
     let created = agent["createdAt"].as_str().unwrap();
     assert!(created.ends_with('Z') && created.len() == "2026-03-10T10:00:00Z".len(), "{created}");
 
+    // Fields come in the SPEC's order (selection order), even though `skills` resolves last.
+    let position = |key: &str| reply.text.find(&format!("\"{key}\":")).unwrap();
+    let order = ["id", "name", "description", "model", "systemPrompt", "skills", "memory", "createdAt", "updatedAt"];
+    assert!(order.windows(2).all(|w| position(w[0]) < position(w[1])), "field order: {}", reply.text);
+
     let fetched = app.get(&format!("/v2/agents/{}", agent["id"].as_str().unwrap())).await;
     assert_eq!(fetched.status, StatusCode::OK);
     assert_eq!(fetched.body, reply.body);
