@@ -269,3 +269,20 @@ pub fn seed_agent_body() -> Value {
         }
     })
 }
+
+/// Runs `script` in `dir` under `flock`, so tests of both backends running in parallel install a tool once.
+pub fn install_once(dir: &str, script: &str) {
+    let status = std::process::Command::new("flock")
+        .args([".install.lock", "sh", "-c", script])
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "installing a test tool failed in {dir}: {script}");
+}
+
+/// Runs an external tool off the async runtime (the server under test keeps serving) and returns its report.
+pub async fn run_tool(mut command: std::process::Command) -> (bool, String) {
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    let report = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), report)
+}
