@@ -40,7 +40,9 @@ pub async fn graphql_ws(
     let has_header_credentials = headers.contains_key("x-api-key") || headers.contains_key("authorization");
     let header_principal =
         if has_header_credentials { Some(state.app.auth.from_headers(&headers).await) } else { None };
-    let upgrade = upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS);
+    // A WebSocket message is bounded like a request body.
+    let limit = state.app.config.body_limit_bytes;
+    let upgrade = upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).max_message_size(limit).max_frame_size(limit);
     let transport_ws = upgrade.selected_protocol().is_some_and(|p| p.as_bytes() == b"graphql-transport-ws");
     upgrade.on_upgrade(move |socket| serve(socket, state, protocol, transport_ws, header_principal))
 }

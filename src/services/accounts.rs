@@ -120,7 +120,12 @@ pub async fn bootstrap(db: &DatabaseConnection) -> AppResult<Option<String>> {
     if account::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }
-    let account = find_or_create(db, "default", Plan::Free).await?;
+    let account = match find_or_create(db, "default", Plan::Free).await {
+        Ok(account) => account,
+        // Another instance starting on the same database created it first; it printed the key.
+        Err(AppError::Conflict { .. }) => return Ok(None),
+        Err(err) => return Err(err),
+    };
     let (_, secret) = create_key(db, &account.id, Some("bootstrap".into()), vec!["*".into()]).await?;
     Ok(Some(secret))
 }

@@ -145,7 +145,30 @@ async fn bearer(app: &TestApp, key: &str) -> String {
     reply.body["accessToken"].as_str().unwrap().to_owned()
 }
 
+async fn oversized_messages_end_the_connection_not_the_server(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.body_limit_bytes = 4096).await;
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    send(&mut ws, json!({"type": "connection_init", "payload": {"X-API-Key": app.key, "padding": "x".repeat(10_000)}}))
+        .await;
+
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
+                Some(Ok(Message::Text(text))) if text.contains("connection_ack") => return false,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+    .unwrap();
+
+    assert!(ended, "a message over the limit must not be processed");
+    assert_eq!(app.get("/v2/agents").await.status.as_u16(), 200, "the server keeps serving");
+}
+
 crate::db_tests!(
+    oversized_messages_end_the_connection_not_the_server,
     graphql_transport_ws_protocol_violations_close_with_the_specified_codes,
     graphql_transport_ws_delivers_agent_updates,
     legacy_graphql_ws_works_with_header_credentials,
