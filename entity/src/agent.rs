@@ -23,6 +23,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::agent_skill::Entity")]
+    AgentSkill,
+}
+
+impl Related<super::agent_skill::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AgentSkill.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -92,6 +92,23 @@ pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppRe
         .ok_or(AppError::NotFound { resource: "agent" })
 }
 
+/// The caller's agent together with its installed skills, in one query (a LEFT JOIN), or 404.
+#[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]
+pub async fn get_with_skills(
+    db: &impl ConnectionTrait,
+    account_id: &str,
+    id: &str,
+) -> AppResult<(agent::Model, Vec<agent_skill::Model>)> {
+    let mut found = agent::Entity::find_by_id(id)
+        .filter(agent::Column::AccountId.eq(account_id))
+        .find_with_related(agent_skill::Entity)
+        .all(db)
+        .await?;
+    let (agent, mut skills) = found.pop().ok_or(AppError::NotFound { resource: "agent" })?;
+    skills.sort_by(|a, b| (a.installed_at, &a.skill_id).cmp(&(b.installed_at, &b.skill_id)));
+    Ok((agent, skills))
+}
+
 /// One page of the caller's agents, newest first.
 #[tracing::instrument(skip_all, fields(account_id = %account_id), err(level = "debug"))]
 pub async fn list(db: &DatabaseConnection, account_id: &str, page: PageRequest) -> AppResult<(Vec<agent::Model>, u64)> {

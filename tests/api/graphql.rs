@@ -119,6 +119,21 @@ async fn agent_pages_load_skills_in_one_batched_query(backend: Backend) {
     let (large, total_large) = queries_for_page().await;
 
     assert_eq!((total_small, total_large), (2, 12));
+
+    // A single agent's skills come with the agent in one query (the loader is primed), not in a second one.
+    let id = app.get("/v2/agents?limit=1").await.body["agents"][0]["id"].as_str().unwrap().to_owned();
+    let queries_for = |query: &'static str| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            let before = app.state.queries.get();
+            let reply = app.graphql(query, json!({"id": id})).await;
+            assert!(reply.body.get("errors").is_none(), "{}", reply.text);
+            app.state.queries.get() - before
+        }
+    };
+    let bare = queries_for("query($id: ID!) { agent(id: $id) { id } }").await;
+    let with_skills = queries_for("query($id: ID!) { agent(id: $id) { id skills { id config } } }").await;
+    assert_eq!(bare, with_skills, "skills of one agent must not cost another query");
     assert_eq!(
         small, large,
         "SQL queries for a page must not grow with its size ({small} for 2 agents, {large} for 12)"

@@ -51,3 +51,8 @@ pub async fn load_installed_skills(loader: &InstalledSkillsLoader, agent_id: &st
         .await
         .map_err(|e| AppError::Internal(anyhow::Error::new(e)).into_graphql())?
 }
+
+/// Records skills already fetched (with their agent), so resolving them costs no query.
+pub async fn prime_installed_skills(loader: &InstalledSkillsLoader, agent_id: &str, skills: Vec<agent_skill::Model>) {
+    loader.prime(AgentId(agent_id.to_owned()), Ok(skills)).await;
+}

@@ -2,6 +2,7 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::{
+    graphql::loaders::{InstalledSkillsLoader, prime_installed_skills},
     graphql::{
         context::ContextExt,
         errors::GqlResultExt,
@@ -20,7 +21,13 @@ impl AgentQuery {
     #[graphql(guard = "ScopeGuard(\"agents:read\")")]
     async fn agent(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Agent>> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        Ok(Some(Agent(agents::get(&app.db, &principal.account_id, &id).await.gql()?)))
+        if !ctx.look_ahead().field("skills").exists() {
+            return Ok(Some(Agent(agents::get(&app.db, &principal.account_id, &id).await.gql()?)));
+        }
+        // Skills are selected: fetch them with the agent and prime the loader, one query instead of two.
+        let (agent, skills) = agents::get_with_skills(&app.db, &principal.account_id, &id).await.gql()?;
+        prime_installed_skills(ctx.data::<InstalledSkillsLoader>()?, &agent.id, skills).await;
+        Ok(Some(Agent(agent)))
     }
 
     /// The caller's agents, newest first.
