@@ -41,7 +41,20 @@ impl FromStr for Plan {
 }
 
 /// Every scope a credential may carry. `*` grants all; `agents:*` grants both agent scopes.
-pub const SCOPES: &[&str] = &["agents:read", "agents:write", "skills:read", "tokens:write"];
+pub const SCOPES: &[&str] = &["agents:read", "agents:write", "skills:read"];
+
+/// Every scope string a credential may carry: `*`, each resource wildcard, and each scope.
+pub fn all_scope_names() -> Vec<String> {
+    let mut names = vec!["*".to_owned()];
+    for scope in SCOPES {
+        let wildcard = format!("{}:*", scope.split(':').next().unwrap_or(scope));
+        if !names.contains(&wildcard) {
+            names.push(wildcard);
+        }
+    }
+    names.extend(SCOPES.iter().map(|s| (*s).to_owned()));
+    names
+}
 
 /// How the caller proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +115,13 @@ mod tests {
         assert!(with(&["agents:read"]).allows("agents:read"));
         assert!(!with(&["agents:read"]).allows("agents:write"));
         assert!(!with(&["skills:*"]).allows("agents:read"));
+    }
+
+    #[test]
+    fn every_listed_scope_name_is_valid() {
+        let names = all_scope_names();
+        assert!(names.contains(&"agents:*".to_owned()) && names.contains(&"skills:read".to_owned()));
+        assert!(validate_scopes(&names).is_ok());
     }
 
     #[test]

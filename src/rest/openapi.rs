@@ -169,7 +169,7 @@ fn schemas() -> Value {
             "skills": {"type": "array", "items": schema_ref("Skill")}, "pagination": schema_ref("Pagination")}},
         "TokenRequest": {"type": "object", "additionalProperties": false, "properties": {
             "scopes": {"type": "array", "items": {"type": "string",
-                "enum": ["*", "agents:*", "agents:read", "agents:write", "skills:*", "skills:read", "tokens:*", "tokens:write"]}},
+                "enum": crate::auth::principal::all_scope_names()}},
             "expiresIn": {"type": "integer", "minimum": 60, "maximum": 86400}}},
         "AccessToken": {"type": "object", "properties": {
             "accessToken": {"type": "string"}, "tokenType": {"const": "Bearer"}, "expiresIn": {"type": "integer"},
