@@ -63,6 +63,14 @@ pub async fn versions(db: &impl ConnectionTrait, id: &str) -> AppResult<Vec<skil
     Ok(versions)
 }
 
+/// One release of a skill, or 404.
+pub async fn release(db: &impl ConnectionTrait, id: &str, version: &str) -> AppResult<skill_version::Model> {
+    skill_version::Entity::find_by_id((id.to_owned(), version.to_owned()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound { resource: "skill version" })
+}
+
 /// Checks that the skill and version exist and that `config` satisfies that version's schema.
 /// Returns the version to pin. `field` is the input path used in error messages (`skills[0]`, or `` for the body).
 pub async fn check_install(db: &impl ConnectionTrait, field: &str, request: &SkillRequest) -> AppResult<String> {
@@ -73,10 +81,12 @@ pub async fn check_install(db: &impl ConnectionTrait, field: &str, request: &Ski
         .await?
         .ok_or_else(|| AppError::validation(&id_field, format!("unknown skill `{}`", request.skill_id)))?;
     let version = request.version.clone().unwrap_or(skill.version);
-    let release =
-        skill_version::Entity::find_by_id((request.skill_id.clone(), version.clone())).one(db).await?.ok_or_else(
-            || AppError::validation(path("version"), format!("`{}` has no version `{version}`", request.skill_id)),
-        )?;
+    let release = release(db, &request.skill_id, &version).await.map_err(|err| match err {
+        AppError::NotFound { .. } => {
+            AppError::validation(path("version"), format!("`{}` has no version `{version}`", request.skill_id))
+        }
+        other => other,
+    })?;
     skill_config::validate(&path("config"), &release.config_schema, &request.config)?;
     Ok(version)
 }

@@ -2,11 +2,11 @@
 use async_graphql::{Context, ID, Object};
 
 use crate::{
-    graphql::loaders::{InstalledSkillsLoader, prime_installed_skills},
     graphql::{
         context::ContextExt,
         errors::GqlResultExt,
         guards::ScopeGuard,
+        loaders::{InstalledSkillsLoader, prime_installed_skills},
         types::{Agent, AgentPage},
     },
     services::{agents, pagination::PageRequest},

@@ -46,9 +46,9 @@ impl Skill {
     /// JSON Schema of the latest version's `config`.
     async fn config_schema(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<serde_json::Value>> {
         let app = ctx.app().gql()?;
-        let versions = skills::versions(&app.db, &self.0.id).await.gql()?;
-        let latest = versions.into_iter().find(|v| v.version == self.0.version);
-        Ok(Json(latest.map(|v| v.config_schema).unwrap_or_default()))
+        // Only the latest release's row: `versions` may be selected beside this and fetches the whole list.
+        let latest = skills::release(&app.db, &self.0.id, &self.0.version).await.gql()?;
+        Ok(Json(latest.config_schema))
     }
 }
 
