@@ -25,7 +25,9 @@ use crate::{
     db::{self, QueryCounter},
     events::{EventBus, InMemoryBus},
     graphql::{self, AppSchema, documents::DocumentCache},
+    llm,
     rest::{self, CompiledRoutes, problem},
+    runs::Runs,
     services,
 };
 
@@ -37,6 +39,10 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub events: Arc<dyn EventBus>,
     pub queries: QueryCounter,
+    /// Model providers by name.
+    pub llm: Arc<llm::Registry>,
+    /// Replies being generated (or queued) on this instance.
+    pub runs: Arc<Runs>,
 }
 
 /// What axum handlers see: the state plus the built schema and the compiled REST table.
@@ -68,14 +74,41 @@ impl AppState {
         };
         let auth =
             Authenticator::new(db.clone(), JwtKeys::new(&secret), Duration::from_secs(config.api_key_cache_secs));
+        let llm = llm::Registry::from_config(
+            &config.providers,
+            config.fallback(),
+            Duration::from_millis(config.echo_token_delay_ms),
+        )?;
+        let interrupted = services::messages::fail_interrupted(&db).await.map_err(|e| anyhow::anyhow!(e))?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "replies left unfinished by the previous process were marked failed");
+        }
+        spawn_janitor(db.clone());
         Ok(Self {
             db,
             config: Arc::new(config),
             auth: Arc::new(auth),
             events: Arc::new(InMemoryBus::new(4096)),
             queries,
+            llm: Arc::new(llm),
+            runs: Arc::new(Runs::default()),
         })
     }
+}
+
+/// Periodic clean-up: expired idempotency keys.
+fn spawn_janitor(db: DatabaseConnection) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match services::idempotency::purge_expired(&db).await {
+                Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys removed"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "purging idempotency keys failed"),
+            }
+        }
+    });
 }
 
 /// On first start with no accounts, creates `default` and returns its API key (to be printed once).

@@ -1,8 +1,10 @@
 //! Typed, layered configuration: defaults, then an optional TOML file, then `OPENCLAW_*` environment variables.
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, path::Path, time::Duration};
 
 use anyhow::Context;
 use secrecy::SecretString;
+
+use crate::llm::ProviderConfig;
 use serde::Deserialize;
 
 /// Server configuration. `Debug` never prints secrets (`SecretString` redacts itself).
@@ -30,6 +32,20 @@ pub struct Config {
     pub bootstrap_account: bool,
     /// A `graphql-transport-ws` client must send `connection_init` within this time (else close 4408).
     pub ws_connection_init_timeout_ms: u64,
+    /// Model providers by name (`[providers.openai]`, `[providers.ollama]`…); an agent's `provider/name` model
+    /// picks one. `echo` is always available.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Serves models whose provider is not configured (default `echo`, so a fresh install answers offline);
+    /// empty string = refuse such models with a validation error.
+    pub fallback_provider: String,
+    /// Pace of the built-in `echo` model, per token.
+    pub echo_token_delay_ms: u64,
+    /// Longest accepted message `content`, in characters.
+    pub max_message_chars: usize,
+    /// How often an idle event stream gets a comment line, so proxies keep it open.
+    pub stream_heartbeat_secs: u64,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_ttl_secs: u64,
 }
 
 impl Default for Config {
@@ -46,6 +62,12 @@ impl Default for Config {
             api_key_cache_secs: 30,
             bootstrap_account: true,
             ws_connection_init_timeout_ms: 10_000,
+            providers: BTreeMap::new(),
+            fallback_provider: "echo".to_owned(),
+            echo_token_delay_ms: 20,
+            max_message_chars: 32_000,
+            stream_heartbeat_secs: 15,
+            idempotency_ttl_secs: 24 * 3600,
         }
     }
 }
@@ -63,6 +85,11 @@ const ENV_KEYS: &[&str] = &[
     "api_key_cache_secs",
     "bootstrap_account",
     "ws_connection_init_timeout_ms",
+    "fallback_provider",
+    "echo_token_delay_ms",
+    "max_message_chars",
+    "stream_heartbeat_secs",
+    "idempotency_ttl_secs",
 ];
 
 impl Config {
@@ -85,6 +112,11 @@ impl Config {
             }
         }
         toml::Value::Table(table).try_into().context("invalid configuration (file or OPENCLAW_* environment)")
+    }
+
+    /// The fallback provider's name, if falling back is enabled.
+    pub fn fallback(&self) -> Option<String> {
+        Some(self.fallback_provider.clone()).filter(|name| !name.is_empty())
     }
 
     pub fn jwt_ttl(&self) -> Duration {

@@ -12,6 +12,8 @@ pub mod config;
 pub mod db;
 /// The one application error type.
 pub mod error;
+/// Model providers: the trait, the registry, echo and OpenAI-compatible.
+pub mod llm;
 /// The event bus and event types.
 pub mod events;
 /// The GraphQL schema, HTTP and WebSocket transports.
@@ -20,6 +22,8 @@ pub mod graphql;
 pub mod ids;
 /// The REST compatibility layer generated from a route table.
 pub mod rest;
+/// Agent runs: reply generation detached from clients, run logs, replay.
+pub mod runs;
 /// Business rules, one module per resource.
 pub mod services;
 /// Logging.

@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_core_tables;
 mod m20261125_000002_seed_skill_catalog;
+mod m20261125_000003_conversations;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_core_tables::Migration),
             Box::new(m20261125_000002_seed_skill_catalog::Migration),
+            Box::new(m20261125_000003_conversations::Migration),
         ]
     }
 }

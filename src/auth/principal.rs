@@ -41,7 +41,8 @@ impl FromStr for Plan {
 }
 
 /// Every scope a credential may carry. `*` grants all; `agents:*` grants both agent scopes.
-pub const SCOPES: &[&str] = &["agents:read", "agents:write", "skills:read"];
+pub const SCOPES: &[&str] =
+    &["agents:read", "agents:write", "conversations:read", "conversations:write", "skills:read"];
 
 /// Every scope string a credential may carry: `*`, each resource wildcard, and each scope.
 pub fn all_scope_names() -> Vec<String> {

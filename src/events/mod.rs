@@ -1,6 +1,8 @@
-//! Events: what happened, to whom, when. Published on an [`EventBus`] so subscriptions (and, later, webhooks and
-//! other instances) can react. The bus is a trait so PostgreSQL NOTIFY, Redis or NATS can back it.
+//! Events: what happened, to whom, when. Published on an [`EventBus`] under a [`Topic`] (an account's domain
+//! events, a conversation's message stream) so subscriptions can react. The bus is a trait so PostgreSQL NOTIFY,
+//! Redis or NATS can back it when several instances serve one database.
 mod memory_bus;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -9,12 +11,16 @@ use futures_util::stream::BoxStream;
 use serde_json::Value;
 
 pub use memory_bus::InMemoryBus;
+pub use stream::{StreamEvent, StreamEventKind};
 
 /// The event types of SPEC §3 (webhooks) that this server emits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     AgentUpdated,
     SkillInstalled,
+    ConversationCreated,
+    MessageReceived,
+    MessageSent,
 }
 
 impl EventKind {
@@ -23,6 +29,9 @@ impl EventKind {
         match self {
             Self::AgentUpdated => "agent.updated",
             Self::SkillInstalled => "skill.installed",
+            Self::ConversationCreated => "conversation.created",
+            Self::MessageReceived => "message.received",
+            Self::MessageSent => "message.sent",
         }
     }
 }
@@ -33,7 +42,7 @@ pub struct Event {
     pub id: String,
     pub kind: EventKind,
     pub account_id: String,
-    /// The id of the resource the event is about (the agent for both current kinds).
+    /// The id of the resource the event is about (agent, conversation or message).
     pub subject_id: String,
     pub created_at: DateTime<Utc>,
     pub data: Value,
@@ -50,20 +59,78 @@ impl Event {
             data,
         }
     }
+
+    /// The webhook/GraphQL payload: `{"id","type","createdAt","data"}` (SPEC §6).
+    pub fn envelope(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "type": self.kind.as_str(),
+            "createdAt": crate::graphql::scalars::format_time(self.created_at),
+            "data": self.data,
+        })
+    }
 }
 
-/// What a subscriber receives: an event, or notice that it fell behind and missed `n` events.
+/// Where a message is published: subscribers listen to one topic.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Every domain event of one account.
+    Account(String),
+    /// The message stream (deltas, completions) of one conversation.
+    Conversation(String),
+}
+
+impl Topic {
+    /// A flat key (`account:…`, `conversation:…`), the channel name on external buses.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Account(id) => format!("account:{id}"),
+            Self::Conversation(id) => format!("conversation:{id}"),
+        }
+    }
+}
+
+/// What travels on the bus.
+#[derive(Debug, Clone)]
+pub enum BusMessage {
+    Event(Arc<Event>),
+    Stream(Arc<StreamEvent>),
+}
+
+impl BusMessage {
+    pub fn topic(&self) -> Topic {
+        match self {
+            Self::Event(event) => Topic::Account(event.account_id.clone()),
+            Self::Stream(event) => Topic::Conversation(event.conversation_id.clone()),
+        }
+    }
+}
+
+/// What a subscriber receives: a message, or notice that it fell behind and missed `n` messages.
 #[derive(Debug, Clone)]
 pub enum Delivery {
-    Event(Arc<Event>),
+    Message(BusMessage),
     Lagged(u64),
 }
 
-/// Fan-out of events to subscribers.
+/// Fan-out of messages to subscribers of a topic. Publishing never waits for subscribers: a slow subscriber lags
+/// (and is told so) instead of slowing the publisher or the other subscribers.
 pub trait EventBus: Send + Sync {
-    fn publish(&self, event: Event);
-    /// Every event published after this call, in order.
-    fn subscribe(&self) -> BoxStream<'static, Delivery>;
+    fn publish_message(&self, message: BusMessage);
+    /// Every message published on `topic` after this call, in order.
+    fn subscribe(&self, topic: Topic) -> BoxStream<'static, Delivery>;
     /// How many subscribers are listening on this instance (for readiness in tests and for metrics).
     fn subscriber_count(&self) -> usize;
+}
+
+impl dyn EventBus {
+    /// Publishes a domain event to its account's topic.
+    pub fn publish(&self, event: Event) {
+        self.publish_message(BusMessage::Event(Arc::new(event)));
+    }
+
+    /// Publishes a message-stream event to its conversation's topic.
+    pub fn publish_stream(&self, event: Arc<StreamEvent>) {
+        self.publish_message(BusMessage::Stream(event));
+    }
 }

@@ -1,17 +1,25 @@
 //! GraphQL over HTTP, to the letter of the GraphQL-over-HTTP spec (and every audit of `graphql-http`):
 //! media-type negotiation (`application/graphql-response+json` and `application/json`), GET for queries only,
 //! strict request-parameter validation, and status codes that depend on the negotiated media type.
-use async_graphql::{ServerError, Value, Variables, parser::types::OperationType};
+//! A client that lists `text/event-stream` in `Accept` gets GraphQL over Server-Sent Events instead ([`super::sse`]);
+//! then GET serves subscriptions too.
+use std::task::Poll;
+
+use async_graphql::{
+    ServerError, Value, Variables,
+    parser::types::{ExecutableDocument, OperationType},
+};
 use axum::{
     body::Body,
     extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::{errors, request_data};
+use super::{errors, ordering, request_data, sse};
 use crate::{app::HttpState, error::AppError};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
@@ -33,6 +41,16 @@ impl MediaType {
     }
 }
 
+/// The media ranges of `Accept`, lowercased, each with its q (1 when not given).
+fn media_ranges(accept: &str) -> impl Iterator<Item = (String, f32)> + '_ {
+    accept.split(',').map(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let q = parts.filter_map(|p| p.strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+        (essence, q)
+    })
+}
+
 /// Picks the response media type from `Accept` (highest q wins, earlier wins ties). A missing header means
 /// `application/json`; `*/*` and `application/*` mean `application/json`. `None` means 406.
 pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
@@ -40,10 +58,7 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
         return Some(MediaType::Json);
     };
     let mut best: Option<(f32, MediaType)> = None;
-    for range in accept.split(',') {
-        let mut parts = range.split(';').map(str::trim);
-        let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
-        let q = parts.filter_map(|p| p.strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+    for (essence, q) in media_ranges(accept) {
         let media = match essence.as_str() {
             "application/graphql-response+json" => MediaType::GraphqlResponseJson,
             "application/json" | "application/*" | "*/*" => MediaType::Json,
@@ -54,6 +69,51 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
         }
     }
     best.map(|(_, media)| media)
+}
+
+/// True when `Accept` lists `text/event-stream` with q > 0. Wildcards do not count: streaming is opted into.
+pub fn accepts_event_stream(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    media_ranges(accept).any(|(essence, q)| essence == "text/event-stream" && q > 0.0)
+}
+
+/// How the client wants to be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// One JSON body of this media type.
+    Json(MediaType),
+    /// GraphQL over SSE. `json` is the JSON type the client also accepts: errors of the request are answered in it,
+    /// with a 4xx status. A client that accepts only event streams (such as `EventSource`) gets the GraphQL errors of
+    /// its document as a `next` event instead, as the protocol requires.
+    EventStream { json: Option<MediaType> },
+}
+
+impl Mode {
+    fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        if accepts_event_stream(headers) {
+            Some(Self::EventStream { json: negotiate(headers) })
+        } else {
+            negotiate(headers).map(Self::Json)
+        }
+    }
+
+    /// The media type of JSON answers (errors of the request).
+    fn json_media(self) -> MediaType {
+        match self {
+            Self::Json(media) => media,
+            Self::EventStream { json } => json.unwrap_or(MediaType::Json),
+        }
+    }
+
+    /// The status of a syntax or validation error: `application/json` keeps 200, as the spec requires.
+    fn document_error_status(self) -> StatusCode {
+        match self {
+            Self::Json(MediaType::Json) => StatusCode::OK,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
 }
 
 /// A GraphQL response body. `data` is omitted entirely (not `null`) for request errors.
@@ -67,11 +127,14 @@ struct Body_<'a> {
     extensions: Option<&'a std::collections::BTreeMap<String, Value>>,
 }
 
-fn respond(status: StatusCode, media: MediaType, data: Option<&Value>, errors: &[ServerError]) -> Response {
+/// An execution result as single-line JSON.
+fn result_json(data: Option<&Value>, errors: &[ServerError]) -> String {
     let body = Body_ { data, errors, extensions: None };
-    let bytes =
-        serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"serialization failed\"}]}".to_vec());
-    let mut response = (status, bytes).into_response();
+    serde_json::to_string(&body).unwrap_or_else(|_| r#"{"errors":[{"message":"serialization failed"}]}"#.to_owned())
+}
+
+fn respond(status: StatusCode, media: MediaType, data: Option<&Value>, errors: &[ServerError]) -> Response {
+    let mut response = (status, result_json(data, errors)).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
     response
 }
@@ -87,6 +150,14 @@ fn app_error(err: AppError, media: MediaType) -> Response {
     let status = err.status();
     let code = err.code();
     request_error(status, media, code, err.public_message())
+}
+
+/// The answer to GraphQL errors of the document (syntax, validation, limits): no `data`.
+fn document_errors(mode: Mode, errors: &[ServerError]) -> Response {
+    match mode {
+        Mode::EventStream { json: None } => sse::respond(stream::once(std::future::ready(result_json(None, errors)))),
+        _ => respond(mode.document_error_status(), mode.json_media(), None, errors),
+    }
 }
 
 /// The validated request parameters.
@@ -146,6 +217,49 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
     essence_ok && charset_ok
 }
 
+/// The request parameters of a GET (query string) or POST (JSON body), or the error response.
+async fn read_params(
+    state: &HttpState,
+    method: &Method,
+    headers: &HeaderMap,
+    raw_query: Option<&str>,
+    body: Body,
+    media: MediaType,
+) -> Result<Params, Response> {
+    let params = match *method {
+        Method::GET => params_from_query_string(raw_query),
+        Method::POST => {
+            if !is_json_content_type(headers) {
+                return Err(request_error(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    media,
+                    "unsupported_media_type",
+                    "POST bodies must be application/json (UTF-8)",
+                ));
+            }
+            let limit = state.app.config.body_limit_bytes;
+            let bytes = axum::body::to_bytes(body, limit)
+                .await
+                .map_err(|_| app_error(AppError::PayloadTooLarge { limit }, media))?;
+            match serde_json::from_slice::<Json>(&bytes) {
+                Ok(Json::Object(map)) => params_from(&map),
+                Ok(_) => Err("the body must be a JSON object".into()),
+                Err(e) => {
+                    let message = format!("malformed JSON: {e}");
+                    return Err(request_error(StatusCode::BAD_REQUEST, media, "invalid_json", message));
+                }
+            }
+        }
+        _ => {
+            let mut response =
+                request_error(StatusCode::METHOD_NOT_ALLOWED, media, "method_not_allowed", "use GET or POST");
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            return Err(response);
+        }
+    };
+    params.map_err(|message| request_error(StatusCode::BAD_REQUEST, media, "invalid_request", message))
+}
+
 /// `GET|POST /v2/graphql`.
 pub async fn graphql_http(
     State(state): State<HttpState>,
@@ -154,53 +268,18 @@ pub async fn graphql_http(
     RawQuery(raw_query): RawQuery,
     body: Body,
 ) -> Response {
-    let Some(media) = negotiate(&headers) else {
+    let Some(mode) = Mode::from_headers(&headers) else {
         return request_error(
             StatusCode::NOT_ACCEPTABLE,
             MediaType::Json,
             "not_acceptable",
-            "accept application/graphql-response+json or application/json",
+            "accept application/graphql-response+json, application/json or text/event-stream",
         );
     };
-    let params = match method {
-        Method::GET => params_from_query_string(raw_query.as_deref()),
-        Method::POST => {
-            if !is_json_content_type(&headers) {
-                return request_error(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    media,
-                    "unsupported_media_type",
-                    "POST bodies must be application/json (UTF-8)",
-                );
-            }
-            let limit = state.app.config.body_limit_bytes;
-            let bytes = match axum::body::to_bytes(body, limit).await {
-                Ok(bytes) => bytes,
-                Err(_) => return app_error(AppError::PayloadTooLarge { limit }, media),
-            };
-            match serde_json::from_slice::<Json>(&bytes) {
-                Ok(Json::Object(map)) => params_from(&map),
-                Ok(_) => Err("the body must be a JSON object".into()),
-                Err(e) => {
-                    return request_error(
-                        StatusCode::BAD_REQUEST,
-                        media,
-                        "invalid_json",
-                        format!("malformed JSON: {e}"),
-                    );
-                }
-            }
-        }
-        _ => {
-            let mut response =
-                request_error(StatusCode::METHOD_NOT_ALLOWED, media, "method_not_allowed", "use GET or POST");
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-            return response;
-        }
-    };
-    let params = match params {
+    let media = mode.json_media();
+    let params = match read_params(&state, &method, &headers, raw_query.as_deref(), body, media).await {
         Ok(params) => params,
-        Err(message) => return request_error(StatusCode::BAD_REQUEST, media, "invalid_request", message),
+        Err(response) => return response,
     };
     let principal = match state.app.auth.from_headers(&headers).await {
         Ok(principal) => principal,
@@ -208,31 +287,15 @@ pub async fn graphql_http(
     };
     let document = match state.documents.parse(&params.query) {
         Ok(document) => document,
-        Err(err) => {
-            let response = errors::parse_error(err);
-            let status = if media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-            return respond(status, media, None, &response.errors);
-        }
+        Err(err) => return document_errors(mode, &errors::parse_error(err).errors),
     };
-    if method == Method::GET {
-        let kind = match &params.operation_name {
-            Some(name) => document
-                .operations
-                .iter()
-                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
-                .map(|(_, op)| op.node.ty),
-            None => document.operations.iter().next().map(|(_, op)| op.node.ty),
-        };
-        if matches!(kind, Some(OperationType::Mutation | OperationType::Subscription)) {
-            let mut response = request_error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                media,
-                "method_not_allowed",
-                "mutations and subscriptions require POST",
-            );
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
+    let kind = operation_kind(&document, params.operation_name.as_deref());
+    let streaming = matches!(mode, Mode::EventStream { .. });
+    if method == Method::GET && !allowed_over_get(kind, streaming) {
+        let message = if streaming { "mutations require POST" } else { "mutations and subscriptions require POST" };
+        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, media, "method_not_allowed", message);
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
     let mut request = async_graphql::Request::new(params.query).variables(params.variables);
     if let Some(name) = &params.operation_name {
@@ -240,14 +303,86 @@ pub async fn graphql_http(
     }
     request.set_parsed_query(document.clone());
     request.data = request_data(&state.app, principal);
+    let operation = Operation { document, name: params.operation_name };
+    match mode {
+        Mode::Json(media) => execute_json(&state, request, media, &operation).await,
+        Mode::EventStream { .. } => {
+            execute_event_stream(&state, request, mode, operation, kind == Some(OperationType::Subscription)).await
+        }
+    }
+}
+
+/// The parsed document and the name of the operation to run.
+struct Operation {
+    document: ExecutableDocument,
+    name: Option<String>,
+}
+
+/// The type of the operation `name` selects (`None` when there is no such operation; validation reports it).
+fn operation_kind(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    match name {
+        Some(name) => {
+            document.operations.iter().find(|(n, _)| n.is_some_and(|n| n.as_str() == name)).map(|(_, op)| op.node.ty)
+        }
+        None => document.operations.iter().next().map(|(_, op)| op.node.ty),
+    }
+}
+
+/// GET is for operations without side effects: queries, and subscriptions when results can stream back.
+fn allowed_over_get(kind: Option<OperationType>, streaming: bool) -> bool {
+    match kind {
+        Some(OperationType::Mutation) => false,
+        Some(OperationType::Subscription) => streaming,
+        Some(OperationType::Query) | None => true,
+    }
+}
+
+async fn execute_json(
+    state: &HttpState,
+    request: async_graphql::Request,
+    media: MediaType,
+    operation: &Operation,
+) -> Response {
     let mut response = state.schema.execute(request).await;
     errors::annotate(&mut response);
     if errors::is_request_error(&response) {
-        let status = if media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-        return respond(status, media, None, &response.errors);
+        return document_errors(Mode::Json(media), &response.errors);
     }
-    super::ordering::order_response(&mut response.data, &document, params.operation_name.as_deref());
+    ordering::order_response(&mut response.data, &operation.document, operation.name.as_deref());
     respond(StatusCode::OK, media, Some(&response.data), &response.errors)
+}
+
+/// Runs the operation as a stream. Validation errors come before the first event, so they are answered like any
+/// request error (see [`Mode::EventStream`]); everything after goes out as `next` events.
+async fn execute_event_stream(
+    state: &HttpState,
+    request: async_graphql::Request,
+    mode: Mode,
+    operation: Operation,
+    subscription: bool,
+) -> Response {
+    let mut results = state.schema.execute_stream(request);
+    let (first, rest) = match sse::first_result(&mut results, subscription).await {
+        Poll::Ready(Some(mut first)) => {
+            errors::annotate(&mut first);
+            if errors::is_request_error(&first) {
+                return document_errors(mode, &first.errors);
+            }
+            (Some(first), Some(results))
+        }
+        // Never polled again once it has ended.
+        Poll::Ready(None) => (None, None),
+        Poll::Pending => (None, Some(results)),
+    };
+    let results = stream::iter(first).chain(stream::iter(rest).flatten()).map(move |mut response| {
+        errors::annotate(&mut response);
+        if errors::is_request_error(&response) {
+            return result_json(None, &response.errors);
+        }
+        ordering::order_response(&mut response.data, &operation.document, operation.name.as_deref());
+        result_json(Some(&response.data), &response.errors)
+    });
+    sse::respond(results)
 }
 
 #[cfg(test)]
@@ -270,5 +405,25 @@ mod tests {
             Some(MediaType::GraphqlResponseJson)
         );
         assert_eq!(accept("text/html"), None);
+    }
+
+    fn mode(value: &str) -> Option<Mode> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).expect("header"));
+        Mode::from_headers(&headers)
+    }
+
+    #[test]
+    fn event_stream_is_chosen_only_when_listed() {
+        assert_eq!(Mode::from_headers(&HeaderMap::new()), Some(Mode::Json(MediaType::Json)));
+        assert_eq!(mode("text/event-stream"), Some(Mode::EventStream { json: None }));
+        assert_eq!(
+            mode("Text/Event-Stream;q=0.5, application/graphql-response+json"),
+            Some(Mode::EventStream { json: Some(MediaType::GraphqlResponseJson) })
+        );
+        assert_eq!(mode("text/event-stream, */*"), Some(Mode::EventStream { json: Some(MediaType::Json) }));
+        assert_eq!(mode("text/event-stream;q=0, application/json"), Some(Mode::Json(MediaType::Json)));
+        assert_eq!(mode("*/*"), Some(Mode::Json(MediaType::Json)));
+        assert_eq!(mode("text/*"), None);
     }
 }

@@ -11,6 +11,7 @@ pub mod ordering;
 pub mod query;
 pub mod scalars;
 pub mod schema;
+pub mod sse;
 pub mod subscription;
 pub mod types;
 pub mod variables;

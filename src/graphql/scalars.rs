@@ -3,6 +3,11 @@ use async_graphql::{InputValueError, InputValueResult, Name, Scalar, ScalarType,
 use chrono::{SecondsFormat, Utc};
 use serde_json::Value as Json;
 
+/// The wire form of a timestamp: RFC 3339, UTC, whole seconds, `Z`.
+pub fn format_time(t: chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
 /// An RFC 3339 timestamp in UTC with a `Z` suffix, e.g. `2026-03-10T10:00:00Z`.
 #[derive(Debug, Clone, Copy)]
 pub struct DateTime(pub chrono::DateTime<Utc>);
@@ -19,7 +24,7 @@ impl ScalarType for DateTime {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::Secs, true))
+        Value::String(format_time(self.0))
     }
 }
 

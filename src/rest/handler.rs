@@ -14,19 +14,24 @@ use axum::{
 use serde_json::Value as Json;
 
 use super::{
+    idempotency,
     problem::{self, request_id},
+    sse,
     routes::{Arg, ArgType, ROUTES, Route},
 };
 use crate::{
     app::HttpState,
     error::AppError,
     graphql::{errors, request_data},
+    services,
 };
 
 /// A route with its document parsed once, at start-up.
 pub struct CompiledRoute {
     pub route: &'static Route,
     document: ExecutableDocument,
+    /// The stream's start operation and subscription, parsed.
+    pub(super) stream: Option<(ExecutableDocument, ExecutableDocument)>,
 }
 
 pub struct CompiledRoutes(pub Vec<CompiledRoute>);
@@ -37,9 +42,15 @@ impl CompiledRoutes {
         ROUTES
             .iter()
             .map(|route| {
-                let document = async_graphql::parser::parse_query(route.document)
-                    .map_err(|e| anyhow::anyhow!("route {} {}: {e}", route.method, route.path))?;
-                Ok(CompiledRoute { route, document })
+                let parse = |text: &str| {
+                    async_graphql::parser::parse_query(text)
+                        .map_err(|e| anyhow::anyhow!("route {} {}: {e}", route.method, route.path))
+                };
+                let stream = match route.stream {
+                    Some(spec) => Some((parse(spec.start)?, parse(spec.subscription)?)),
+                    None => None,
+                };
+                Ok(CompiledRoute { route, document: parse(route.document)?, stream })
             })
             .collect::<anyhow::Result<Vec<_>>>()
             .map(Self)
@@ -57,7 +68,9 @@ pub fn router(routes: Arc<CompiledRoutes>) -> Router<HttpState> {
                   path: Path<HashMap<String, String>>,
                   query: RawQuery,
                   headers: HeaderMap,
-                  body: Body| async move { execute(state, &routes.0[index], path, query, headers, body).await };
+                  body: Body| async move {
+                execute(state, &routes.0[index], Call { path: path.0, raw_query: query.0, headers }, body).await
+            };
         let filter = MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET);
         match by_path.iter_mut().find(|(path, _, _)| *path == route.path) {
             Some((_, method_router, methods)) => {
@@ -88,35 +101,81 @@ pub fn router(routes: Arc<CompiledRoutes>) -> Router<HttpState> {
     })
 }
 
-async fn execute(
-    State(state): State<HttpState>,
-    compiled: &CompiledRoute,
-    Path(path): Path<HashMap<String, String>>,
-    RawQuery(raw_query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let request_id = request_id(&headers).to_owned();
+/// What a call brings besides its body.
+pub(super) struct Call {
+    pub path: HashMap<String, String>,
+    pub raw_query: Option<String>,
+    pub headers: HeaderMap,
+}
+
+async fn execute(State(state): State<HttpState>, compiled: &CompiledRoute, call: Call, body: Body) -> Response {
+    let request_id = request_id(&call.headers).to_owned();
     let route = compiled.route;
-    let principal = match state.app.auth.from_headers(&headers).await {
+    let principal = match state.app.auth.from_headers(&call.headers).await {
         Ok(principal) => principal,
         Err(err) => return problem::from_app_error(err, &request_id),
     };
-    let variables =
-        match variables(route, &path, raw_query.as_deref(), &headers, body, state.app.config.body_limit_bytes).await {
-            Ok(variables) => variables,
-            Err(err) => return problem::from_app_error(err, &request_id),
-        };
+    let limit = state.app.config.body_limit_bytes;
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => return problem::from_app_error(AppError::PayloadTooLarge { limit }, &request_id),
+    };
+    let key = match idempotency::key_of(route, &call.headers) {
+        Ok(key) => key,
+        Err(err) => return problem::from_app_error(err, &request_id),
+    };
+    let Some(key) = key else {
+        return respond(&state, compiled, &call, bytes, principal, None).await;
+    };
+    let account_id = principal.account_id.clone();
+    let fingerprint = services::idempotency::fingerprint(route.method.as_str(), &concrete_path(route, &call), &bytes);
+    let ttl = chrono::Duration::seconds(i64::try_from(state.app.config.idempotency_ttl_secs).unwrap_or(86_400));
+    match services::idempotency::begin(&state.app.db, &account_id, &key, &fingerprint, ttl).await {
+        Err(err) => problem::from_app_error(err, &request_id),
+        Ok(services::idempotency::Begin::Replay { status, body, content_type }) => {
+            idempotency::replay(&state, compiled, &call, bytes, principal, status, body, content_type).await
+        }
+        Ok(services::idempotency::Begin::Fresh) => {
+            let response = respond(&state, compiled, &call, bytes, principal, None).await;
+            idempotency::remember(&state, &account_id, &key, response).await
+        }
+    }
+}
+
+/// The request's path with its parameters filled in (part of an idempotency fingerprint).
+fn concrete_path(route: &Route, call: &Call) -> String {
+    call.path.iter().fold(route.path.to_owned(), |path, (name, value)| path.replace(&format!("{{{name}}}"), value))
+}
+
+/// Runs a call: JSON, or a stream when the route streams (for `replay_of`, the stream of that reply).
+pub(super) async fn respond(
+    state: &HttpState,
+    compiled: &CompiledRoute,
+    call: &Call,
+    bytes: axum::body::Bytes,
+    principal: crate::auth::Principal,
+    replay_of: Option<String>,
+) -> Response {
+    let request_id = request_id(&call.headers).to_owned();
+    let route = compiled.route;
+    let variables = match variables(route, &call.path, call.raw_query.as_deref(), &call.headers, bytes).await {
+        Ok(variables) => variables,
+        Err(err) => return problem::from_app_error(err, &request_id),
+    };
+    if let (Some(spec), Some(documents)) = (route.stream, &compiled.stream) {
+        let wants_stream = !spec.when_body_flag
+            || matches!(variables.get("input"), Some(Value::Object(input)) if input.get("stream") == Some(&Value::Boolean(true)));
+        if wants_stream || replay_of.is_some() {
+            let request = sse::StreamRequest { spec, documents, variables, principal, headers: &call.headers };
+            return sse::respond(state, request, replay_of).await;
+        }
+    }
     let mut request = async_graphql::Request::new(route.document).variables(variables);
     request.set_parsed_query(compiled.document.clone());
     request.data = request_data(&state.app, principal);
     let mut response = state.schema.execute(request).await;
-    if let Some(error) = response.errors.first_mut() {
-        errors::annotate_error(error);
-        let code = errors::code_of(error);
-        let details =
-            error.extensions.as_ref().and_then(|ext| ext.get("details")).and_then(|d| d.clone().into_json().ok());
-        return problem::from_code(&code, &error.message, details, &request_id);
+    if let Some(problem) = error_response(&mut response, &request_id) {
+        return problem;
     }
     crate::graphql::ordering::order_response(&mut response.data, &compiled.document, None);
     if route.status == StatusCode::NO_CONTENT {
@@ -139,14 +198,22 @@ async fn execute(
     }
 }
 
+/// The SPEC error body of a GraphQL response's first error, if it has one.
+pub(super) fn error_response(response: &mut async_graphql::Response, request_id: &str) -> Option<Response> {
+    let error = response.errors.first_mut()?;
+    errors::annotate_error(error);
+    let code = errors::code_of(error);
+    let details = error.extensions.as_ref().and_then(|ext| ext.get("details")).and_then(|d| d.clone().into_json().ok());
+    Some(problem::from_code(&code, &error.message, details, request_id))
+}
+
 /// Builds the GraphQL variables of a call from its path, query string and body.
 async fn variables(
     route: &Route,
     path: &HashMap<String, String>,
     raw_query: Option<&str>,
     headers: &HeaderMap,
-    body: Body,
-    body_limit: usize,
+    body: axum::body::Bytes,
 ) -> Result<Variables, AppError> {
     let mut vars = async_graphql::indexmap::IndexMap::new();
     let query: HashMap<String, String> =
@@ -172,7 +239,7 @@ async fn variables(
             }
             Arg::Body { variable, required } => {
                 let body = body.take().unwrap_or_default();
-                if let Some(json) = read_json_body(headers, body, body_limit, required).await? {
+                if let Some(json) = read_json_body(headers, &body, required)? {
                     vars.insert(
                         Name::new(variable),
                         Value::from_json(crate::graphql::variables::normalize_numbers(json))
@@ -186,13 +253,7 @@ async fn variables(
 }
 
 /// Reads a JSON object body. Empty bodies are allowed only when the body is optional.
-async fn read_json_body(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-    required: bool,
-) -> Result<Option<Json>, AppError> {
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| AppError::PayloadTooLarge { limit })?;
+fn read_json_body(headers: &HeaderMap, bytes: &[u8], required: bool) -> Result<Option<Json>, AppError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return if required {
             Err(AppError::BadRequest { code: "invalid_json", message: "a JSON object body is required".into() })
@@ -213,7 +274,7 @@ async fn read_json_body(
             });
         }
     }
-    match serde_json::from_slice::<Json>(&bytes) {
+    match serde_json::from_slice::<Json>(bytes) {
         Ok(json @ Json::Object(_)) => Ok(Some(json)),
         Ok(_) => Err(AppError::BadRequest { code: "invalid_json", message: "the body must be a JSON object".into() }),
         Err(e) => Err(AppError::BadRequest { code: "invalid_json", message: format!("malformed JSON: {e}") }),

@@ -33,12 +33,27 @@ pub fn document() -> Value {
             }
         }
         let mut responses = Map::new();
-        let success = match route.response_schema {
-            Some(name) => {
+        let event_stream = json!({"schema": {"type": "string"},
+            "description": "SSE (HTML living standard): events message.created, message.delta, tool.call, tool.result, \
+                            message.completed, error, done; `id:` is the event's sequence, for Last-Event-ID"});
+        let success = match (route.response_schema, route.stream) {
+            (Some(name), Some(_)) => json!({"description": route.summary, "content": {
+                "application/json": {"schema": schema_ref(name)}, "text/event-stream": event_stream}}),
+            (Some(name), None) => {
                 json!({"description": route.summary, "content": {"application/json": {"schema": schema_ref(name)}}})
             }
-            None => json!({"description": "done"}),
+            (None, Some(_)) => json!({"description": route.summary, "content": {"text/event-stream": event_stream}}),
+            (None, None) => json!({"description": "done"}),
         };
+        if route.stream.is_some_and(|s| !s.when_body_flag) {
+            parameters.push(json!({"name": "Last-Event-ID", "in": "header", "required": false,
+                "description": "resume after this event id (the `sequence`)", "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"}}));
+        }
+        if route.method == axum::http::Method::POST {
+            parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "retries with the same key and body return the first response (kept 24 h)",
+                "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}}));
+        }
         responses.insert(route.status.as_u16().to_string(), success);
         responses.insert(
             "default".into(),
@@ -134,7 +149,51 @@ fn schemas() -> Value {
     detail_props["configSchema"] = json!({"type": "object"});
     detail_props["versions"] = json!({"type": "array", "items": {"type": "object", "properties": {
         "version": {"type": "string"}, "configSchema": {"type": "object"}, "releasedAt": timestamp}}});
+    let conversation = json!({"type": "object", "required": ["id", "agentId", "createdAt", "status"], "properties": {
+        "id": {"type": "string"}, "agentId": {"type": "string"},
+        "context": {"type": "object", "properties": {"userId": {"type": ["string", "null"]}, "metadata": {"type": "object"}}},
+        "settings": {"type": "object", "properties": {"model": {"type": ["string", "null"]},
+            "temperature": {"type": ["number", "null"]}, "maxTokens": {"type": ["integer", "null"]}}},
+        "status": {"type": "string", "enum": ["active", "archived"]}, "activeReplyId": {"type": ["string", "null"]},
+        "createdAt": timestamp, "updatedAt": timestamp}});
+    let message = json!({"type": "object", "required": ["id", "conversationId", "role", "content", "status", "createdAt"], "properties": {
+        "id": {"type": "string"}, "conversationId": {"type": "string"}, "role": {"type": "string", "enum": ["user", "assistant"]},
+        "content": {"type": "string"},
+        "status": {"type": "string", "enum": ["queued", "in_progress", "completed", "failed", "cancelled"]},
+        "attachments": {"type": "array", "items": {"type": "object"}}, "model": {"type": ["string", "null"]},
+        "usage": {"type": ["object", "null"], "properties": {"promptTokens": {"type": "integer"},
+            "completionTokens": {"type": "integer"}, "totalTokens": {"type": "integer"}}},
+        "finishReason": {"type": ["string", "null"]},
+        "error": {"type": ["object", "null"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
+        "replyTo": {"type": ["string", "null"]}, "replyId": {"type": ["string", "null"]},
+        "createdAt": timestamp, "completedAt": {"type": ["string", "null"], "format": "date-time"}}});
+    let cursor = json!({"type": "object", "required": ["limit", "hasMore"], "properties": {
+        "limit": {"type": "integer"}, "hasMore": {"type": "boolean"}, "nextCursor": {"type": ["string", "null"]}}});
+    let attachment = json!({"oneOf": [
+        {"type": "object", "required": ["type", "url"], "additionalProperties": false, "properties": {
+            "type": {"const": "file"}, "url": {"type": "string", "format": "uri", "pattern": "^https?://[^\\s]+$", "maxLength": 2048}}},
+        {"type": "object", "required": ["type", "fileId"], "additionalProperties": false, "properties": {
+            "type": {"const": "file"}, "fileId": {"type": "string", "pattern": "^file-[A-Za-z0-9-]{1,95}$"}}}]});
     json!({
+        "Conversation": conversation,
+        "ConversationCreate": {"type": "object", "required": ["agentId"], "additionalProperties": false, "properties": {
+            "agentId": {"type": "string", "minLength": 1},
+            "context": {"type": "object", "additionalProperties": false, "properties": {
+                "userId": printable(200), "metadata": {"type": "object"}}},
+            "settings": {"type": "object", "additionalProperties": false, "properties": {
+                "model": model_ref, "temperature": limits["temperature"], "maxTokens": limits["maxTokens"]}}}},
+        "ConversationList": {"type": "object", "required": ["conversations", "pagination"], "properties": {
+            "conversations": {"type": "array", "items": schema_ref("Conversation")}, "pagination": cursor}},
+        "Message": message,
+        "MessageSend": {"type": "object", "required": ["content"], "additionalProperties": false, "properties": {
+            "content": {"type": "string", "minLength": 1, "maxLength": 32_000, "pattern": "\\S"},
+            "attachments": {"type": "array", "maxItems": 10, "items": attachment},
+            "stream": {"type": "boolean", "default": false},
+            "whileBusy": {"type": "string", "enum": ["reject", "enqueue"], "default": "reject"}}},
+        "MessageExchange": {"type": "object", "required": ["message", "reply"], "properties": {
+            "message": schema_ref("Message"), "reply": schema_ref("Message")}},
+        "MessageList": {"type": "object", "required": ["messages", "pagination"], "properties": {
+            "messages": {"type": "array", "items": schema_ref("Message")}, "pagination": cursor}},
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message", "requestId"], "properties": {
                 "code": {"type": "string"}, "message": {"type": "string"}, "requestId": {"type": "string"},

@@ -39,6 +39,25 @@ pub struct Route {
     pub response_schema: Option<&'static str>,
     /// Routes that need no credentials.
     pub public: bool,
+    /// Routes that answer `text/event-stream` (always, or when the body says `"stream": true`).
+    pub stream: Option<&'static StreamSpec>,
+}
+
+/// How a route streams: an optional start operation (e.g. `sendMessage`) whose result names the reply, then a
+/// subscription of the same schema whose items become SSE events (`id:` = `sequence`, `event:` = `event`,
+/// `data:` = `data`).
+#[derive(Debug)]
+pub struct StreamSpec {
+    /// Stream only when the JSON body has `"stream": true` (otherwise the route answers JSON as usual).
+    pub when_body_flag: bool,
+    /// Run first with the route's variables; the JSON pointer into its `data` is the reply id, passed to the
+    /// subscription as `$messageId`. Errors here are answered as JSON (404, 409, 400…) before any stream starts.
+    pub start: &'static str,
+    pub start_pointer: &'static str,
+    /// Variables: the route's, plus `$messageId` and `$after` (from the `Last-Event-ID` header).
+    pub subscription: &'static str,
+    /// The subscription field whose items are `{sequence, event, data}`.
+    pub field: &'static str,
 }
 
 macro_rules! agent_fields {
@@ -48,6 +67,43 @@ macro_rules! agent_fields {
          fragment InstalledSkillFields on InstalledSkill { id version enabled config installedAt }"
     };
 }
+
+macro_rules! conversation_fields {
+    () => {
+        "fragment ConversationFields on Conversation { id agentId context { userId metadata } \
+         settings { model temperature maxTokens } status activeReplyId createdAt updatedAt }"
+    };
+}
+
+macro_rules! message_fields {
+    () => {
+        "fragment MessageFields on Message { id conversationId role content status attachments { type url fileId } \
+         model usage { promptTokens completionTokens totalTokens } finishReason error { code message } replyTo \
+         replyId createdAt completedAt }"
+    };
+}
+
+const MESSAGE_STREAM: &str = "subscription($conversationId: ID!, $messageId: ID, $after: Int) { \
+    messageStream(conversationId: $conversationId, messageId: $messageId, after: $after) { sequence event data } }";
+
+static SEND_MESSAGE_STREAM: StreamSpec = StreamSpec {
+    when_body_flag: true,
+    start: "mutation($conversationId: ID!, $input: SendMessageInput!) { \
+        sendMessage(conversationId: $conversationId, input: $input) { replyId } }",
+    start_pointer: "/sendMessage/replyId",
+    subscription: MESSAGE_STREAM,
+    field: "messageStream",
+};
+
+static RESUME_STREAM: StreamSpec = StreamSpec {
+    when_body_flag: false,
+    start: "query($conversationId: ID!, $messageId: ID!) { conversation(id: $conversationId) { message(id: $messageId) { id } } }",
+    start_pointer: "/conversation/message/id",
+    subscription: MESSAGE_STREAM,
+    field: "messageStream",
+};
+
+const CURSOR_ARGS: [Arg; 2] = [Arg::Query("after", ArgType::String), Arg::Query("limit", ArgType::Int)];
 
 macro_rules! skill_fields {
     () => {
@@ -71,6 +127,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: Some("TokenRequest"),
         response_schema: Some("AccessToken"),
         public: false,
+        stream: None,
     },
     Route {
         name: "listAgents",
@@ -88,6 +145,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: None,
         response_schema: Some("AgentList"),
         public: false,
+        stream: None,
     },
     Route {
         name: "createAgent",
@@ -105,6 +163,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: Some("AgentCreate"),
         response_schema: Some("Agent"),
         public: false,
+        stream: None,
     },
     Route {
         name: "getAgent",
@@ -119,6 +178,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: None,
         response_schema: Some("Agent"),
         public: false,
+        stream: None,
     },
     Route {
         name: "updateAgent",
@@ -136,6 +196,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: Some("AgentUpdate"),
         response_schema: Some("Agent"),
         public: false,
+        stream: None,
     },
     Route {
         name: "deleteAgent",
@@ -150,6 +211,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: None,
         response_schema: None,
         public: false,
+        stream: None,
     },
     Route {
         name: "listAgentSkills",
@@ -167,6 +229,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: None,
         response_schema: Some("InstalledSkillList"),
         public: false,
+        stream: None,
     },
     Route {
         name: "installSkill",
@@ -181,6 +244,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: Some("SkillInstall"),
         response_schema: Some("InstalledSkill"),
         public: false,
+        stream: None,
     },
     Route {
         name: "updateInstalledSkill",
@@ -195,6 +259,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: Some("InstalledSkillUpdate"),
         response_schema: Some("InstalledSkill"),
         public: false,
+        stream: None,
     },
     Route {
         name: "uninstallSkill",
@@ -209,6 +274,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: None,
         response_schema: None,
         public: false,
+        stream: None,
     },
     Route {
         name: "listSkills",
@@ -226,6 +292,7 @@ pub static ROUTES: &[Route] = &[
         request_schema: None,
         response_schema: Some("SkillList"),
         public: false,
+        stream: None,
     },
     Route {
         name: "getSkill",
@@ -243,5 +310,187 @@ pub static ROUTES: &[Route] = &[
         request_schema: None,
         response_schema: Some("SkillDetail"),
         public: false,
+        stream: None,
+    },
+    Route {
+        name: "createConversation",
+        method: Method::POST,
+        path: "/v2/conversations",
+        summary: "Open a conversation with an agent",
+        tag: "conversations",
+        document: concat!(
+            "mutation($input: CreateConversationInput!) { createConversation(input: $input) { ...ConversationFields } } ",
+            conversation_fields!()
+        ),
+        field: "createConversation",
+        args: &[Arg::Body { variable: "input", required: true }],
+        status: StatusCode::CREATED,
+        request_schema: Some("ConversationCreate"),
+        response_schema: Some("Conversation"),
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "listConversations",
+        method: Method::GET,
+        path: "/v2/conversations",
+        summary: "List conversations, newest first (cursor pagination)",
+        tag: "conversations",
+        document: concat!(
+            "query($agentId: ID, $userId: String, $status: String, $after: String, $limit: Int) { \
+             conversations(agentId: $agentId, userId: $userId, status: $status, after: $after, limit: $limit) { \
+             conversations { ...ConversationFields } pagination { limit hasMore nextCursor } } } ",
+            conversation_fields!()
+        ),
+        field: "conversations",
+        args: &[
+            Arg::Query("agentId", ArgType::String),
+            Arg::Query("userId", ArgType::String),
+            Arg::Query("status", ArgType::String),
+            CURSOR_ARGS[0],
+            CURSOR_ARGS[1],
+        ],
+        status: StatusCode::OK,
+        request_schema: None,
+        response_schema: Some("ConversationList"),
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "getConversation",
+        method: Method::GET,
+        path: "/v2/conversations/{conversationId}",
+        summary: "Get a conversation",
+        tag: "conversations",
+        document: concat!(
+            "query($conversationId: ID!) { conversation(id: $conversationId) { ...ConversationFields } } ",
+            conversation_fields!()
+        ),
+        field: "conversation",
+        args: &[Arg::Path("conversationId")],
+        status: StatusCode::OK,
+        request_schema: None,
+        response_schema: Some("Conversation"),
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "deleteConversation",
+        method: Method::DELETE,
+        path: "/v2/conversations/{conversationId}",
+        summary: "Delete a conversation and its messages (a running reply is cancelled)",
+        tag: "conversations",
+        document: "mutation($conversationId: ID!) { deleteConversation(id: $conversationId) { id deleted } }",
+        field: "deleteConversation",
+        args: &[Arg::Path("conversationId")],
+        status: StatusCode::NO_CONTENT,
+        request_schema: None,
+        response_schema: None,
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "archiveConversation",
+        method: Method::POST,
+        path: "/v2/conversations/{conversationId}/archive",
+        summary: "Archive a conversation (history kept, no new messages)",
+        tag: "conversations",
+        document: concat!(
+            "mutation($conversationId: ID!) { archiveConversation(id: $conversationId) { ...ConversationFields } } ",
+            conversation_fields!()
+        ),
+        field: "archiveConversation",
+        args: &[Arg::Path("conversationId")],
+        status: StatusCode::OK,
+        request_schema: None,
+        response_schema: Some("Conversation"),
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "sendMessage",
+        method: Method::POST,
+        path: "/v2/conversations/{conversationId}/messages",
+        summary: "Send a message; the reply is returned when done, or streamed as text/event-stream with \"stream\": true",
+        tag: "messages",
+        document: concat!(
+            "mutation($conversationId: ID!, $input: SendMessageInput!) { sendMessage(conversationId: $conversationId, input: $input) { \
+             message { ...MessageFields } reply { ...MessageFields } } } ",
+            message_fields!()
+        ),
+        field: "sendMessage",
+        args: &[Arg::Path("conversationId"), Arg::Body { variable: "input", required: true }],
+        status: StatusCode::OK,
+        request_schema: Some("MessageSend"),
+        response_schema: Some("MessageExchange"),
+        public: false,
+        stream: Some(&SEND_MESSAGE_STREAM),
+    },
+    Route {
+        name: "listMessages",
+        method: Method::GET,
+        path: "/v2/conversations/{conversationId}/messages",
+        summary: "List a conversation's messages, oldest first (cursor pagination)",
+        tag: "messages",
+        document: concat!(
+            "query($conversationId: ID!, $after: String, $limit: Int) { messages(conversationId: $conversationId, after: $after, limit: $limit) { \
+             messages { ...MessageFields } pagination { limit hasMore nextCursor } } } ",
+            message_fields!()
+        ),
+        field: "messages",
+        args: &[Arg::Path("conversationId"), CURSOR_ARGS[0], CURSOR_ARGS[1]],
+        status: StatusCode::OK,
+        request_schema: None,
+        response_schema: Some("MessageList"),
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "streamMessage",
+        method: Method::GET,
+        path: "/v2/conversations/{conversationId}/messages/{messageId}/stream",
+        summary: "A reply's event stream; with Last-Event-ID, resumes after that event (missed events replayed, then live)",
+        tag: "messages",
+        document: "query($conversationId: ID!, $messageId: ID!) { conversation(id: $conversationId) { message(id: $messageId) { id } } }",
+        field: "conversation",
+        args: &[Arg::Path("conversationId"), Arg::Path("messageId")],
+        status: StatusCode::OK,
+        request_schema: None,
+        response_schema: None,
+        public: false,
+        stream: Some(&RESUME_STREAM),
+    },
+    Route {
+        name: "getMessage",
+        method: Method::GET,
+        path: "/v2/messages/{messageId}",
+        summary: "Get a message",
+        tag: "messages",
+        document: concat!("query($messageId: ID!) { message(id: $messageId) { ...MessageFields } } ", message_fields!()),
+        field: "message",
+        args: &[Arg::Path("messageId")],
+        status: StatusCode::OK,
+        request_schema: None,
+        response_schema: Some("Message"),
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "cancelReply",
+        method: Method::POST,
+        path: "/v2/conversations/{conversationId}/cancel",
+        summary: "Stop the running reply; its partial content is kept with status cancelled",
+        tag: "messages",
+        document: concat!(
+            "mutation($conversationId: ID!) { cancelReply(conversationId: $conversationId) { ...MessageFields } } ",
+            message_fields!()
+        ),
+        field: "cancelReply",
+        args: &[Arg::Path("conversationId")],
+        status: StatusCode::OK,
+        request_schema: None,
+        response_schema: Some("Message"),
+        public: false,
+        stream: None,
     },
 ];

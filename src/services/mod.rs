@@ -2,7 +2,13 @@
 //! (and through them the REST layer) call these functions with an already-authenticated account id.
 pub mod accounts;
 pub mod agents;
+pub mod conversations;
+pub mod cursor;
+pub mod events;
+pub mod idempotency;
+pub mod messages;
 pub mod models;
 pub mod pagination;
 pub mod skill_config;
 pub mod skills;
+pub mod usage;

@@ -71,7 +71,7 @@ pub struct UpdateAgentSettingsInput {
     pub memory_enabled: Option<bool>,
 }
 
-fn resolve_model(spec: &ModelSpec) -> AppResult<ModelRef> {
+pub(crate) fn resolve_model(spec: &ModelSpec) -> AppResult<ModelRef> {
     match (&spec.text, &spec.provider, &spec.name) {
         (Some(text), _, _) => models::parse_model("model", text),
         (None, Some(provider), Some(name)) => models::build("model", provider, name),

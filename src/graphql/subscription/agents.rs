@@ -4,7 +4,7 @@ use futures_util::{Stream, StreamExt};
 
 use crate::{
     error::AppError,
-    events::{Delivery, EventKind},
+    events::{BusMessage, Delivery, EventKind, Topic},
     graphql::{context::ContextExt, errors::GqlResultExt, guards::ScopeGuard, types::Agent},
     services::agents,
 };
@@ -25,7 +25,7 @@ impl AgentSubscription {
         let app = ctx.app().gql()?.clone();
         let account_id = ctx.principal().gql()?.account_id.clone();
         let only = id.map(|id| id.0);
-        let deliveries = app.events.subscribe();
+        let deliveries = app.events.subscribe(Topic::Account(account_id.clone()));
         Ok(deliveries.filter_map(move |delivery| {
             let (app, account_id, only) = (app.clone(), account_id.clone(), only.clone());
             async move {
@@ -35,7 +35,7 @@ impl AgentSubscription {
                         message: format!("this subscriber fell behind and missed {n} updates"),
                     }
                     .into_graphql())),
-                    Delivery::Event(event) => {
+                    Delivery::Message(BusMessage::Event(event)) => {
                         let wanted = event.kind == EventKind::AgentUpdated
                             && event.account_id == account_id
                             && only.as_ref().is_none_or(|id| *id == event.subject_id);
@@ -45,6 +45,7 @@ impl AgentSubscription {
                         // A deleted agent has nothing to show.
                         agents::get(&app.db, &account_id, &event.subject_id).await.ok().map(|a| Ok(Agent(a)))
                     }
+                    Delivery::Message(BusMessage::Stream(_)) => None,
                 }
             }
         }))

@@ -1,8 +1,12 @@
 //! GraphQL output types. Each wraps an entity model; fields are shaped as the SPEC's JSON.
 pub mod agent;
 pub mod common;
+pub mod conversation;
 pub mod skill;
 
 pub use agent::{Agent, AgentPage, InstalledSkill};
+pub use conversation::{
+    Conversation, ConversationPage, DomainEvent, Message, MessagePage, SendMessagePayload, StreamEvent, WhileBusy,
+};
 pub use common::{AccessToken, Deleted, Pagination, Viewer};
 pub use skill::{Skill, SkillPage};

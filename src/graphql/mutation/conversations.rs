@@ -1,0 +1,99 @@
+//! Opening, archiving and deleting conversations; sending messages and cancelling replies.
+use async_graphql::{Context, ID, Object};
+
+use crate::{
+    error::AppError,
+    graphql::{
+        context::ContextExt,
+        errors::GqlResultExt,
+        guards::ScopeGuard,
+        inputs::{CreateConversationInput, SendMessageInput},
+        types::{Conversation, Deleted, Message, SendMessagePayload},
+    },
+    runs,
+    services::{conversations, messages},
+};
+
+#[derive(Default)]
+pub struct ConversationMutation;
+
+#[Object]
+impl ConversationMutation {
+    /// Opens a conversation with one of the caller's agents; records `conversation.created`.
+    #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
+    async fn create_conversation(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateConversationInput,
+    ) -> async_graphql::Result<Conversation> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let new = input.into_new().gql()?;
+        let (created, event) = conversations::create(&app.db, &principal.account_id, new).await.gql()?;
+        app.events.publish(event);
+        Ok(Conversation(created))
+    }
+
+    /// Archived conversations keep their history but take no new messages.
+    #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
+    async fn archive_conversation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Conversation> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        Ok(Conversation(conversations::set_status(&app.db, &principal.account_id, &id, "archived").await.gql()?))
+    }
+
+    #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
+    async fn unarchive_conversation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Conversation> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        Ok(Conversation(conversations::set_status(&app.db, &principal.account_id, &id, "active").await.gql()?))
+    }
+
+    /// Deletes the conversation and its messages; a running reply is cancelled first.
+    #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
+    async fn delete_conversation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Deleted> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let current = conversations::get(&app.db, &principal.account_id, &id).await.gql()?;
+        if let Some(reply_id) = &current.active_reply_id {
+            app.runs.cancel(reply_id);
+        }
+        conversations::delete(&app.db, &principal.account_id, &id).await.gql()?;
+        Ok(Deleted { id, deleted: true })
+    }
+
+    /// Stores the user message (`message.received`) and starts the agent's reply, detached from this request.
+    /// Returns at once with the reply's id; follow it with the `messageStream` subscription, or select `reply`
+    /// to wait for it. A busy conversation answers `conversation_busy` unless `whileBusy: enqueue`.
+    #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        input: SendMessageInput,
+    ) -> async_graphql::Result<SendMessagePayload> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let new = input.into_new();
+        messages::validate(&new, app.config.max_message_chars).gql()?;
+        // Refuse a model no provider serves before storing anything.
+        let conversation = conversations::get(&app.db, &principal.account_id, &conversation_id).await.gql()?;
+        runs::check_model(app, &conversation).await.gql()?;
+        let sent = messages::store_user_message(&app.db, &principal.account_id, &conversation_id, new).await.gql()?;
+        runs::start(app, &sent);
+        Ok(SendMessagePayload { message: sent.message, reply: sent.reply })
+    }
+
+    /// Stops the conversation's running reply; its partial content is kept with status `cancelled`. Returns the
+    /// stored reply. `no_active_reply` (409) when nothing is running.
+    #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
+    async fn cancel_reply(&self, ctx: &Context<'_>, conversation_id: ID) -> async_graphql::Result<Message> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let conversation = conversations::get(&app.db, &principal.account_id, &conversation_id).await.gql()?;
+        let no_active = || AppError::Conflict {
+            code: "no_active_reply",
+            message: "no reply is being generated in this conversation".into(),
+        };
+        let reply_id = conversation.active_reply_id.ok_or_else(no_active).gql()?;
+        let reply = messages::get(&app.db, &principal.account_id, &reply_id).await.gql()?;
+        if !app.runs.cancel(&reply_id) {
+            return Err(no_active().into_graphql());
+        }
+        Ok(Message(runs::wait(app, &reply).await.gql()?))
+    }
+}

@@ -1,0 +1,69 @@
+//! The JSON shapes of stream events' `data` (SPEC §5). `message_json` must agree with the GraphQL `Message`
+//! type as the REST layer selects it (a test compares `message.completed` with `GET /v2/messages/{id}`).
+use serde_json::{Value, json};
+
+use crate::graphql::scalars::format_time;
+use entity::message;
+
+/// A stored message as the API shows it.
+pub fn message_json(m: &message::Model) -> Value {
+    json!({
+        "id": m.id,
+        "conversationId": m.conversation_id,
+        "role": m.role,
+        "content": m.content,
+        "status": m.status,
+        "attachments": attachments_json(m),
+        "model": m.model,
+        "usage": usage_json(m),
+        "finishReason": m.finish_reason,
+        "error": m.error,
+        "replyTo": m.reply_to,
+        "replyId": m.reply_id,
+        "createdAt": format_time(m.created_at),
+        "completedAt": m.completed_at.map(format_time),
+    })
+}
+
+/// Attachments with both keys present (`url` or `fileId` null), as GraphQL shows them.
+fn attachments_json(m: &message::Model) -> Value {
+    let items = m.attachments.as_ref().and_then(Value::as_array).cloned().unwrap_or_default();
+    Value::Array(
+        items
+            .iter()
+            .map(|a| json!({ "type": a.get("type"), "url": a.get("url"), "fileId": a.get("fileId") }))
+            .collect(),
+    )
+}
+
+/// `{"promptTokens","completionTokens","totalTokens"}`, or null before the reply is finished.
+pub fn usage_json(m: &message::Model) -> Value {
+    match (m.prompt_tokens, m.completion_tokens) {
+        (Some(p), Some(c)) => json!({ "promptTokens": p, "completionTokens": c, "totalTokens": p + c }),
+        _ => Value::Null,
+    }
+}
+
+pub fn created(m: &message::Model, model: &str) -> Value {
+    json!({ "messageId": m.id, "conversationId": m.conversation_id, "role": m.role, "model": model,
+            "replyTo": m.reply_to, "createdAt": format_time(m.created_at) })
+}
+
+pub fn delta(message_id: &str, text: &str) -> Value {
+    json!({ "messageId": message_id, "delta": text })
+}
+
+pub fn error(message_id: &str, code: &str, message: &str) -> Value {
+    json!({ "messageId": message_id, "code": code, "message": message })
+}
+
+pub fn done(message_id: &str, status: &str) -> Value {
+    json!({ "messageId": message_id, "status": status })
+}
+
+/// `message.completed`: the full message, plus `messageId` like every other event.
+pub fn completed(m: &message::Model) -> Value {
+    let mut value = message_json(m);
+    value["messageId"] = Value::String(m.id.clone());
+    value
+}
