@@ -97,8 +97,8 @@ static SEND_MESSAGE_STREAM: StreamSpec = StreamSpec {
 
 static RESUME_STREAM: StreamSpec = StreamSpec {
     when_body_flag: false,
-    start: "query($conversationId: ID!, $messageId: ID!) { conversation(id: $conversationId) { message(id: $messageId) { id } } }",
-    start_pointer: "/conversation/message/id",
+    start: "query($conversationId: ID!, $messageId: ID!) { conversation(id: $conversationId) { reply(id: $messageId) { id } } }",
+    start_pointer: "/conversation/reply/id",
     subscription: MESSAGE_STREAM,
     field: "messageStream",
 };
@@ -451,7 +451,7 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/conversations/{conversationId}/messages/{messageId}/stream",
         summary: "A reply's event stream; with Last-Event-ID, resumes after that event (missed events replayed, then live)",
         tag: "messages",
-        document: "query($conversationId: ID!, $messageId: ID!) { conversation(id: $conversationId) { message(id: $messageId) { id } } }",
+        document: "query($conversationId: ID!, $messageId: ID!) { conversation(id: $conversationId) { reply(id: $messageId) { id } } }",
         field: "conversation",
         args: &[Arg::Path("conversationId"), Arg::Path("messageId")],
         status: StatusCode::OK,

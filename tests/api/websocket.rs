@@ -11,9 +11,9 @@ use tokio_tungstenite::{
 
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 
-type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, protocol: &str) -> Ws {
+pub async fn connect(app: &TestApp, protocol: &str) -> Ws {
     let mut request = format!("ws://{}/v2/graphql/ws", app.addr).into_client_request().unwrap();
     request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
     let (ws, response) = connect_async(request).await.unwrap();
@@ -21,12 +21,12 @@ async fn connect(app: &TestApp, protocol: &str) -> Ws {
     ws
 }
 
-async fn send(ws: &mut Ws, message: Value) {
+pub async fn send(ws: &mut Ws, message: Value) {
     ws.send(Message::Text(message.to_string().into())).await.unwrap();
 }
 
 /// The next JSON text message (skipping pings), within five seconds.
-async fn next_json(ws: &mut Ws) -> Value {
+pub async fn next_json(ws: &mut Ws) -> Value {
     loop {
         let message =
             tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("timed out").unwrap().unwrap();
@@ -44,7 +44,7 @@ async fn next_json(ws: &mut Ws) -> Value {
 }
 
 /// Waits until the server has registered `n` event subscribers, so a following change cannot be missed.
-async fn wait_for_subscribers(app: &TestApp, n: usize) {
+pub async fn wait_for_subscribers(app: &TestApp, n: usize) {
     for _ in 0..500 {
         if app.state.events.subscriber_count() >= n {
             return;

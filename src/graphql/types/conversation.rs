@@ -61,10 +61,21 @@ impl Conversation {
     }
     /// One message of this conversation (`not_found` if it belongs to another).
     async fn message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
+        self.find(ctx, &id, None).await
+    }
+    /// One of the agent's replies in this conversation (`not_found` for user messages and other conversations).
+    async fn reply(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
+        self.find(ctx, &id, Some("assistant")).await
+    }
+}
+
+impl Conversation {
+    async fn find(&self, ctx: &Context<'_>, id: &str, role: Option<&str>) -> async_graphql::Result<Message> {
         let app = ctx.app().gql()?;
-        let found = messages::get(&app.db, &self.0.account_id, &id).await.gql()?;
-        if found.conversation_id != self.0.id {
-            return Err(crate::error::AppError::NotFound { resource: "message" }.into_graphql());
+        let found = messages::get(&app.db, &self.0.account_id, id).await.gql()?;
+        if found.conversation_id != self.0.id || role.is_some_and(|r| r != found.role) {
+            let resource = if role.is_some() { "reply" } else { "message" };
+            return Err(crate::error::AppError::NotFound { resource }.into_graphql());
         }
         Ok(Message(found))
     }
