@@ -18,6 +18,7 @@ mod llm_openai;
 mod messages;
 mod openapi;
 mod openapi_fuzz;
+mod providers;
 mod robustness;
 mod skills;
 mod streaming;
