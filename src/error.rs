@@ -94,8 +94,14 @@ pub fn status_for_code(code: &str) -> StatusCode {
         "forbidden" | "insufficient_scope" => StatusCode::FORBIDDEN,
         "not_found" | "route_not_found" => StatusCode::NOT_FOUND,
         "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
-        "conflict" | "already_installed" | "conversation_busy" | "conversation_archived" | "no_active_reply"
-        | "idempotency_key_in_use" | "stream_unavailable" | "subscription_lagged" => StatusCode::CONFLICT,
+        "conflict"
+        | "already_installed"
+        | "conversation_busy"
+        | "conversation_archived"
+        | "no_active_reply"
+        | "idempotency_key_in_use"
+        | "stream_unavailable"
+        | "subscription_lagged" => StatusCode::CONFLICT,
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "idempotency_mismatch" => StatusCode::UNPROCESSABLE_ENTITY,

@@ -12,14 +12,14 @@ pub mod config;
 pub mod db;
 /// The one application error type.
 pub mod error;
-/// Model providers: the trait, the registry, echo and OpenAI-compatible.
-pub mod llm;
 /// The event bus and event types.
 pub mod events;
 /// The GraphQL schema, HTTP and WebSocket transports.
 pub mod graphql;
 /// Prefixed, time-ordered ids.
 pub mod ids;
+/// Model providers: the trait, the registry, echo and OpenAI-compatible.
+pub mod llm;
 /// The REST compatibility layer generated from a route table.
 pub mod rest;
 /// Agent runs: reply generation detached from clients, run logs, replay.

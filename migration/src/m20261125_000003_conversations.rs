@@ -40,7 +40,8 @@ impl MigrationTrait for Migration {
             ("idx_conversations_account_agent", Conversations::AgentId),
             ("idx_conversations_account_user", Conversations::UserId),
         ] {
-            let mut index = Index::create().name(name).table(Conversations::Table).col(Conversations::AccountId).to_owned();
+            let mut index =
+                Index::create().name(name).table(Conversations::Table).col(Conversations::AccountId).to_owned();
             if !matches!(column, Conversations::Id) {
                 index.col(column);
             }
@@ -104,7 +105,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("idx_events_account_id").table(Events::Table).col(Events::AccountId).col(Events::Id).to_owned(),
+                Index::create()
+                    .name("idx_events_account_id")
+                    .table(Events::Table)
+                    .col(Events::AccountId)
+                    .col(Events::Id)
+                    .to_owned(),
             )
             .await?;
         manager

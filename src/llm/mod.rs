@@ -91,7 +91,12 @@ pub enum Chunk {
     /// Text to append to the reply.
     Delta(String),
     /// Part of tool call number `index`: the first part carries `id` and `name`, later parts more `arguments`.
-    ToolCallDelta { index: u32, id: Option<String>, name: Option<String>, arguments: String },
+    ToolCallDelta {
+        index: u32,
+        id: Option<String>,
+        name: Option<String>,
+        arguments: String,
+    },
     /// Token counts (usually last; some servers never send them, see [`tokens`]).
     Usage(Usage),
     Finish(FinishReason),

@@ -109,9 +109,7 @@ impl Registry {
         built.insert("echo".into(), Arc::new(EchoProvider::new("echo", echo_token_delay)));
         for (name, config) in providers {
             let provider: Arc<dyn LlmProvider> = match config.kind {
-                ProviderKind::Echo => {
-                    Arc::new(EchoProvider::new(name, Duration::from_millis(config.token_delay_ms)))
-                }
+                ProviderKind::Echo => Arc::new(EchoProvider::new(name, Duration::from_millis(config.token_delay_ms))),
                 ProviderKind::OpenaiCompatible => Arc::new(OpenAiProvider::new(name, config, http.clone())?),
             };
             built.insert(name.clone(), provider);

@@ -16,8 +16,8 @@ use serde_json::Value as Json;
 use super::{
     idempotency,
     problem::{self, request_id},
-    sse,
     routes::{Arg, ArgType, ROUTES, Route},
+    sse,
 };
 use crate::{
     app::HttpState,
@@ -63,14 +63,13 @@ pub fn router(routes: Arc<CompiledRoutes>) -> Router<HttpState> {
     for index in 0..routes.0.len() {
         let route = routes.0[index].route;
         let routes = routes.clone();
-        let handler =
-            move |state: State<HttpState>,
-                  path: Path<HashMap<String, String>>,
-                  query: RawQuery,
-                  headers: HeaderMap,
-                  body: Body| async move {
-                execute(state, &routes.0[index], Call { path: path.0, raw_query: query.0, headers }, body).await
-            };
+        let handler = move |state: State<HttpState>,
+                            path: Path<HashMap<String, String>>,
+                            query: RawQuery,
+                            headers: HeaderMap,
+                            body: Body| async move {
+            execute(state, &routes.0[index], Call { path: path.0, raw_query: query.0, headers }, body).await
+        };
         let filter = MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET);
         match by_path.iter_mut().find(|(path, _, _)| *path == route.path) {
             Some((_, method_router, methods)) => {
@@ -132,8 +131,8 @@ async fn execute(State(state): State<HttpState>, compiled: &CompiledRoute, call:
     let ttl = chrono::Duration::seconds(i64::try_from(state.app.config.idempotency_ttl_secs).unwrap_or(86_400));
     match services::idempotency::begin(&state.app.db, &account_id, &key, &fingerprint, ttl).await {
         Err(err) => problem::from_app_error(err, &request_id),
-        Ok(services::idempotency::Begin::Replay { status, body, content_type }) => {
-            idempotency::replay(&state, compiled, &call, bytes, principal, status, body, content_type).await
+        Ok(services::idempotency::Begin::Replay(remembered)) => {
+            idempotency::replay(&state, compiled, &call, bytes, principal, remembered).await
         }
         Ok(services::idempotency::Begin::Fresh) => {
             let response = respond(&state, compiled, &call, bytes, principal, None).await;

@@ -13,7 +13,12 @@ use super::{
     routes::Route,
     sse::StreamOf,
 };
-use crate::{app::HttpState, auth::Principal, error::AppError, services::idempotency};
+use crate::{
+    app::HttpState,
+    auth::Principal,
+    error::AppError,
+    services::idempotency::{self, Remembered},
+};
 
 const STREAM_CONTENT_TYPE: &str = "text/event-stream";
 
@@ -67,10 +72,9 @@ pub async fn replay(
     call: &Call,
     bytes: axum::body::Bytes,
     principal: Principal,
-    status: u16,
-    body: String,
-    content_type: Option<String>,
+    remembered: Remembered,
 ) -> Response {
+    let Remembered { status, body, content_type } = remembered;
     let mut response = if content_type.as_deref() == Some(STREAM_CONTENT_TYPE) {
         respond(state, compiled, call, bytes, principal, Some(body)).await
     } else {

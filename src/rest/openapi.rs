@@ -33,9 +33,14 @@ pub fn document() -> Value {
             }
         }
         let mut responses = Map::new();
-        let event_stream = json!({"schema": {"type": "string"},
-            "description": "SSE (HTML living standard): events message.created, message.delta, tool.call, tool.result, \
-                            message.completed, error, done; `id:` is the event's sequence, for Last-Event-ID"});
+        // One server-sent event (the OpenAPI 3.2 `itemSchema` convention: the fields of one event block).
+        let event_stream = json!({"itemSchema": {"type": "object", "required": ["data"], "properties": {
+                "id": {"type": "string", "description": "the event's sequence in its reply's stream, for Last-Event-ID"},
+                "event": {"type": "string", "enum": ["message.created", "message.delta", "tool.call", "tool.result",
+                                                      "message.completed", "error", "done"]},
+                "data": {"type": "string", "contentMediaType": "application/json"},
+                "retry": {"type": "integer"}}},
+            "description": "SSE (HTML living standard); comment heartbeats keep idle streams open"});
         let success = match (route.response_schema, route.stream) {
             (Some(name), Some(_)) => json!({"description": route.summary, "content": {
                 "application/json": {"schema": schema_ref(name)}, "text/event-stream": event_stream}}),

@@ -466,7 +466,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/messages/{messageId}",
         summary: "Get a message",
         tag: "messages",
-        document: concat!("query($messageId: ID!) { message(id: $messageId) { ...MessageFields } } ", message_fields!()),
+        document: concat!(
+            "query($messageId: ID!) { message(id: $messageId) { ...MessageFields } } ",
+            message_fields!()
+        ),
         field: "message",
         args: &[Arg::Path("messageId")],
         status: StatusCode::OK,

@@ -88,7 +88,8 @@ pub async fn respond(state: &HttpState, request: StreamRequest<'_>, replay_of: O
         }
     };
     let heartbeat = Duration::from_secs(state.app.config.stream_heartbeat_secs.max(1));
-    let mut response = Sse::new(events).keep_alive(KeepAlive::new().interval(heartbeat).text("keep-alive")).into_response();
+    let mut response =
+        Sse::new(events).keep_alive(KeepAlive::new().interval(heartbeat).text("keep-alive")).into_response();
     // Proxies (nginx) must pass events through as they come.
     response.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
     response.extensions_mut().insert(StreamOf(reply_id));
@@ -120,7 +121,9 @@ fn last_event_id(headers: &HeaderMap) -> Result<u64, AppError> {
         return Ok(0);
     }
     let sequence = text.rsplit_once(':').map_or(text, |(_, seq)| seq);
-    sequence.parse::<u64>().ok().filter(|n| *n < 1 << 53).ok_or_else(|| {
-        AppError::validation("Last-Event-ID", "must be the `id:` of an event of this stream (e.g. `7`)")
-    })
+    sequence
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n < 1 << 53)
+        .ok_or_else(|| AppError::validation("Last-Event-ID", "must be the `id:` of an event of this stream (e.g. `7`)"))
 }

@@ -118,9 +118,8 @@ fn spawn(state: AppState, reply_id: String) {
             .unwrap_or_else(|| (state.runs.open(&reply.conversation_id, &reply.id), CancellationToken::new()));
         let conversation_id = reply.conversation_id.clone();
         // A panic in the run must not leave the conversation claimed forever.
-        let outcome = std::panic::AssertUnwindSafe(runner::run(state.clone(), reply.clone(), log, cancel))
-            .catch_unwind()
-            .await;
+        let outcome =
+            std::panic::AssertUnwindSafe(runner::run(state.clone(), reply.clone(), log, cancel)).catch_unwind().await;
         if outcome.is_err() {
             tracing::error!(reply_id = %reply.id, "reply run panicked");
             let _ = messages::release(&state.db, &conversation_id, &reply.id).await;
@@ -164,9 +163,12 @@ pub async fn wait(state: &AppState, reply: &entity::message::Model) -> AppResult
 /// Fails fast (before anything is stored) when no provider serves the conversation's model.
 pub async fn check_model(state: &AppState, conversation: &entity::conversation::Model) -> AppResult<()> {
     let model = match (&conversation.model_provider, &conversation.model_name) {
-        (Some(provider), Some(name)) => crate::services::models::ModelRef { provider: provider.clone(), name: name.clone() },
+        (Some(provider), Some(name)) => {
+            crate::services::models::ModelRef { provider: provider.clone(), name: name.clone() }
+        }
         _ => {
-            let agent = crate::services::agents::get(&state.db, &conversation.account_id, &conversation.agent_id).await?;
+            let agent =
+                crate::services::agents::get(&state.db, &conversation.account_id, &conversation.agent_id).await?;
             crate::services::models::ModelRef { provider: agent.model_provider, name: agent.model_name }
         }
     };

@@ -31,11 +31,8 @@ pub fn events(reply: &message::Model) -> Option<Vec<StreamEvent>> {
     if started {
         push(StreamEventKind::MessageCreated, payload::created(reply, &model));
     }
-    let offsets: Vec<usize> = reply
-        .deltas
-        .as_ref()
-        .and_then(|d| serde_json::from_value::<Vec<usize>>(d.clone()).ok())
-        .unwrap_or_default();
+    let offsets: Vec<usize> =
+        reply.deltas.as_ref().and_then(|d| serde_json::from_value::<Vec<usize>>(d.clone()).ok()).unwrap_or_default();
     let mut start = 0;
     for end in offsets {
         let Some(text) = reply.content.get(start..end) else { break };

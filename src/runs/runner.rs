@@ -141,7 +141,8 @@ async fn generate(
     let prompt =
         prompt::build(agent.system_prompt.as_deref(), &history, resolved.provider.context_window(), max_tokens);
     progress.prompt_estimate = tokens::count_prompt(&prompt);
-    let request = ChatRequest { model: resolved.model.clone(), messages: prompt, temperature, max_tokens, tools: vec![] };
+    let request =
+        ChatRequest { model: resolved.model.clone(), messages: prompt, temperature, max_tokens, tools: vec![] };
     let llm_failure = |err: LlmError| (err.code().to_owned(), err.to_string());
     let mut chunks = tokio::select! {
         started = resolved.provider.stream(request) => started.map_err(llm_failure)?,

@@ -53,9 +53,7 @@ pub async fn create(
     let txn = db.begin().await?;
     // The agent must be the caller's: another tenant's agent is a validation error naming the field, as a
     // missing one is (never revealing that it exists).
-    agents::get(&txn, account_id, &new.agent_id)
-        .await
-        .map_err(|_| AppError::validation("agentId", "no such agent"))?;
+    agents::get(&txn, account_id, &new.agent_id).await.map_err(|_| AppError::validation("agentId", "no such agent"))?;
     let now = Utc::now();
     let (provider, name) = new.model.map(|m| (m.provider, m.name)).unzip();
     let created = conversation::ActiveModel {
@@ -100,7 +98,10 @@ fn validate(new: &NewConversation) -> AppResult<()> {
             return Err(AppError::validation("context.metadata", "must be an object"));
         }
         if serde_json::to_vec(metadata).map_or(0, |b| b.len()) > MAX_METADATA_BYTES {
-            return Err(AppError::validation("context.metadata", format!("must be at most {MAX_METADATA_BYTES} bytes")));
+            return Err(AppError::validation(
+                "context.metadata",
+                format!("must be at most {MAX_METADATA_BYTES} bytes"),
+            ));
         }
     }
     if let Some(t) = new.temperature

@@ -17,7 +17,15 @@ pub enum Begin {
     /// First time: run it, then [`complete`] (or [`abandon`]).
     Fresh,
     /// Seen and finished: answer with this.
-    Replay { status: u16, body: String, content_type: Option<String> },
+    Replay(Remembered),
+}
+
+/// A remembered response.
+#[derive(Debug)]
+pub struct Remembered {
+    pub status: u16,
+    pub body: String,
+    pub content_type: Option<String>,
 }
 
 /// Validates the header value: 1-255 visible ASCII characters.
@@ -62,9 +70,7 @@ pub async fn begin(
         if inserted == 1 {
             return Ok(Begin::Fresh);
         }
-        let Some(existing) =
-            Entity::find_by_id((account_id.to_owned(), key.to_owned())).one(db).await?
-        else {
+        let Some(existing) = Entity::find_by_id((account_id.to_owned(), key.to_owned())).one(db).await? else {
             continue; // expired and purged between the two statements: try again
         };
         if existing.expires_at <= now {
@@ -78,11 +84,11 @@ pub async fn begin(
             });
         }
         return match (existing.status, existing.body) {
-            (Some(status), Some(body)) => Ok(Begin::Replay {
+            (Some(status), Some(body)) => Ok(Begin::Replay(Remembered {
                 status: u16::try_from(status).unwrap_or(200),
                 body,
                 content_type: existing.content_type,
-            }),
+            })),
             _ => Err(AppError::Conflict {
                 code: "idempotency_key_in_use",
                 message: "a request with this Idempotency-Key is still being processed; retry later".into(),

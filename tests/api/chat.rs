@@ -35,7 +35,8 @@ impl TestApp {
 
     /// An agent on the echo model and a conversation with it.
     pub async fn echo_conversation(&self) -> (String, String) {
-        let agent = self.post("/v2/agents", json!({ "name": "echo", "model": "echo", "systemPrompt": "Be brief." })).await;
+        let agent =
+            self.post("/v2/agents", json!({ "name": "echo", "model": "echo", "systemPrompt": "Be brief." })).await;
         assert_eq!(agent.status, StatusCode::CREATED, "{}", agent.text);
         let agent_id = agent.body["id"].as_str().unwrap().to_owned();
         let conversation = self.open_conversation(&agent_id).await;
@@ -111,7 +112,9 @@ pub async fn next_event(events: &mut (impl Stream<Item = Result<Event, impl std:
 }
 
 /// Every event up to and including `done`.
-pub async fn until_done(events: &mut (impl Stream<Item = Result<Event, impl std::fmt::Debug>> + Unpin)) -> Vec<SseEvent> {
+pub async fn until_done(
+    events: &mut (impl Stream<Item = Result<Event, impl std::fmt::Debug>> + Unpin),
+) -> Vec<SseEvent> {
     let mut all = Vec::new();
     loop {
         let event = next_event(events).await;

@@ -42,11 +42,8 @@ async fn seed_conversation_is_created_read_and_recorded(backend: Backend) {
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.body, created.body);
 
-    let recorded = entity::event::Entity::find()
-        .filter(entity::event::Column::SubjectId.eq(id))
-        .all(&app.state.db)
-        .await
-        .unwrap();
+    let recorded =
+        entity::event::Entity::find().filter(entity::event::Column::SubjectId.eq(id)).all(&app.state.db).await.unwrap();
     assert_eq!(recorded.len(), 1, "conversation.created is recorded once");
     assert_eq!(recorded[0].kind, "conversation.created");
     assert!(recorded[0].id.starts_with("evt-"));
@@ -58,13 +55,12 @@ async fn conversations_list_filters_and_pages_by_cursor(backend: Backend) {
     let (agent_a, agent_b) = (app.seed_agent().await, app.seed_agent().await);
     let mut ids = Vec::new();
     for (agent, user) in [(&agent_a, "u1"), (&agent_a, "u2"), (&agent_a, "u1"), (&agent_b, "u1")] {
-        let reply = app
-            .post("/v2/conversations", json!({ "agentId": agent, "context": { "userId": user } }))
-            .await;
+        let reply = app.post("/v2/conversations", json!({ "agentId": agent, "context": { "userId": user } })).await;
         ids.push(reply.body["id"].as_str().unwrap().to_owned());
     }
     let all = app.get("/v2/conversations").await;
-    let listed: Vec<&str> = all.body["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let listed: Vec<&str> =
+        all.body["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     let newest_first: Vec<&str> = ids.iter().rev().map(String::as_str).collect();
     assert_eq!(listed, newest_first);
     assert_eq!(all.body["pagination"], json!({ "limit": 20, "hasMore": false, "nextCursor": null }));
@@ -79,7 +75,8 @@ async fn conversations_list_filters_and_pages_by_cursor(backend: Backend) {
     let cursor = first.body["pagination"]["nextCursor"].as_str().unwrap();
     assert_eq!(cursor, ids[1]);
     let second = app.get(&format!("/v2/conversations?limit=3&after={cursor}")).await;
-    let rest: Vec<&str> = second.body["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let rest: Vec<&str> =
+        second.body["conversations"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(rest, vec![ids[0].as_str()]);
     assert_eq!(second.body["pagination"]["hasMore"], false);
 
@@ -154,5 +151,8 @@ async fn conversations_are_tenant_scoped(backend: Backend) {
     let theirs = app.send(Method::GET, "/v2/conversations", Some(&other), None).await;
     assert_eq!(theirs.body["conversations"], json!([]));
     // Ours is untouched.
-    assert_eq!(app.get(&format!("/v2/conversations/{id}/messages")).await.body["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.get(&format!("/v2/conversations/{id}/messages")).await.body["messages"].as_array().unwrap().len(),
+        2
+    );
 }

@@ -32,7 +32,10 @@ async fn seed_message_gets_a_stored_reply_with_usage(backend: Backend) {
     assert!(message["id"].as_str().unwrap().starts_with("msg-"));
     assert_eq!(message["role"], "user");
     assert_eq!(message["content"], "帮我分析这份报告");
-    assert_eq!(message["attachments"], json!([{ "type": "file", "url": "https://example.com/report.pdf", "fileId": null }]));
+    assert_eq!(
+        message["attachments"],
+        json!([{ "type": "file", "url": "https://example.com/report.pdf", "fileId": null }])
+    );
     assert_eq!(message["replyId"], reply["id"]);
     assert_eq!(reply["role"], "assistant");
     assert_eq!(reply["status"], "completed");
@@ -45,7 +48,8 @@ async fn seed_message_gets_a_stored_reply_with_usage(backend: Backend) {
     let streamed = openclaw::llm::tokens::count("Echo: 帮我分析这份报告") as i64;
     assert_eq!(completion, streamed);
     // Prompt: system prompt + the user message, each with the 4-token framing.
-    let prompt = (4 + openclaw::llm::tokens::count("Be brief.") + 4 + openclaw::llm::tokens::count("帮我分析这份报告")) as i64;
+    let prompt =
+        (4 + openclaw::llm::tokens::count("Be brief.") + 4 + openclaw::llm::tokens::count("帮我分析这份报告")) as i64;
     assert_eq!(reply["usage"]["promptTokens"], prompt);
     assert_eq!(reply["usage"]["totalTokens"], prompt + completion);
 
@@ -55,7 +59,8 @@ async fn seed_message_gets_a_stored_reply_with_usage(backend: Backend) {
     assert!(second_prompt > prompt + completion, "{second_prompt} should include the history");
 
     let listed = app.get(&path).await;
-    let roles: Vec<&str> = listed.body["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    let roles: Vec<&str> =
+        listed.body["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, vec!["user", "assistant", "user", "assistant"]);
     let read = app.get(&format!("/v2/messages/{}", reply["id"].as_str().unwrap())).await;
     assert_eq!(&read.body, reply);
@@ -90,7 +95,10 @@ async fn bad_messages_name_the_field_and_store_nothing(backend: Backend) {
         (json!({ "content": "   \n" }), "content"),
         (json!({ "content": "x".repeat(101) }), "content"),
         (json!({ "content": "hi", "attachments": [{ "type": "file" }] }), "attachments[0]"),
-        (json!({ "content": "hi", "attachments": [{ "type": "image", "url": "https://a.b/c" }] }), "attachments[0].type"),
+        (
+            json!({ "content": "hi", "attachments": [{ "type": "image", "url": "https://a.b/c" }] }),
+            "attachments[0].type",
+        ),
         (json!({ "content": "hi", "attachments": [{ "type": "file", "url": "ftp://a.b/c" }] }), "attachments[0].url"),
         (json!({ "content": "hi", "attachments": [{ "type": "file", "fileId": "agent-1" }] }), "attachments[0].fileId"),
         (json!({ "content": "hi", "whileBusy": "later" }), "whileBusy"),
@@ -171,7 +179,8 @@ async fn idempotency_keys_replay_without_redoing_work(backend: Backend) {
     let (_, conversation) = app.echo_conversation().await;
     let path = format!("/v2/conversations/{conversation}/messages");
     let post = |key: &'static str, body: Value| {
-        let request = app.client.post(app.url(&path)).header("X-API-Key", &app.key).header("Idempotency-Key", key).json(&body);
+        let request =
+            app.client.post(app.url(&path)).header("X-API-Key", &app.key).header("Idempotency-Key", key).json(&body);
         async move { crate::helpers::read(request.send().await.unwrap()).await }
     };
     let first = post("key-1", json!({ "content": "once" })).await;
@@ -202,6 +211,11 @@ async fn idempotency_keys_replay_without_redoing_work(backend: Backend) {
         app.get("/v2/agents").await.body["agents"].as_array().unwrap().iter().map(|a| a["name"].clone()).collect();
     assert_eq!(names.iter().filter(|n| *n == "idem").count(), 1);
 
-    let bad = app.client.post(app.url("/v2/agents")).header("X-API-Key", &app.key).header("Idempotency-Key", "").json(&json!({"name": "x"}));
+    let bad = app
+        .client
+        .post(app.url("/v2/agents"))
+        .header("X-API-Key", &app.key)
+        .header("Idempotency-Key", "")
+        .json(&json!({"name": "x"}));
     crate::helpers::read(bad.send().await.unwrap()).await.assert_error(400, "validation_error");
 }

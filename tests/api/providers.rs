@@ -105,7 +105,10 @@ async fn replies_come_from_the_openai_compatible_provider(backend: Backend) {
     fake.push(FakeResponse::text(&["ok"]));
     app.post(&format!("/v2/conversations/{overriding}/messages"), json!({ "content": "x" })).await;
     let third = &fake.requests()[2].body;
-    assert_eq!((third["model"].clone(), third["temperature"].clone(), third["max_tokens"].clone()), (json!("other-model"), json!(1.1), json!(8)));
+    assert_eq!(
+        (third["model"].clone(), third["temperature"].clone(), third["max_tokens"].clone()),
+        (json!("other-model"), json!(1.1), json!(8))
+    );
 }
 
 /// Sends a streamed message and returns the events and the stored reply.
@@ -123,12 +126,23 @@ async fn upstream_failures_are_stored_as_failed_replies(backend: Backend) {
     let cases: Vec<(Vec<FakeResponse>, &str, &str)> = vec![
         (vec![FakeResponse::error(500, "boom"), FakeResponse::error(503, "still down")], "upstream_error", ""),
         (vec![FakeResponse::error(401, "Incorrect API key provided")], "upstream_auth_failed", ""),
-        (vec![FakeResponse::error(400, "This model's maximum context length is 8192 tokens")], "upstream_bad_request", ""),
-        (vec![FakeResponse::error(429, "slow down"), FakeResponse::error(429, "slow down")], "upstream_rate_limited", ""),
+        (
+            vec![FakeResponse::error(400, "This model's maximum context length is 8192 tokens")],
+            "upstream_bad_request",
+            "",
+        ),
+        (
+            vec![FakeResponse::error(429, "slow down"), FakeResponse::error(429, "slow down")],
+            "upstream_rate_limited",
+            "",
+        ),
         (vec![FakeResponse::Stall], "upstream_timeout", ""),
         (
             vec![FakeResponse::CloseMidStream {
-                chunks: fake_openai::text_chunks(&["partial ", "reply"])[..3].iter().map(|c| c.clone().into_bytes()).collect(),
+                chunks: fake_openai::text_chunks(&["partial ", "reply"])[..3]
+                    .iter()
+                    .map(|c| c.clone().into_bytes())
+                    .collect(),
             }],
             "upstream_incomplete",
             "partial reply",
@@ -157,7 +171,11 @@ async fn upstream_failures_are_stored_as_failed_replies(backend: Backend) {
     let dead = spawn_app_with(Backend::Sqlite, |config| {
         config.providers.insert(
             "fake".into(),
-            ProviderConfig { base_url: Some("http://127.0.0.1:9/v1".into()), max_retries: 0, ..ProviderConfig::default() },
+            ProviderConfig {
+                base_url: Some("http://127.0.0.1:9/v1".into()),
+                max_retries: 0,
+                ..ProviderConfig::default()
+            },
         );
     })
     .await;

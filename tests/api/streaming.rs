@@ -89,7 +89,12 @@ async fn disconnect_then_resume_gets_every_event_once_in_order(backend: Backend)
     assert_eq!(replay.len(), whole.len() - 2);
     // The stable id form is accepted too.
     let by_stable_id = app
-        .stream_request(Method::GET, &resume_path, None, &[("Last-Event-ID", &format!("{reply_id}:{}", whole.len() - 1))])
+        .stream_request(
+            Method::GET,
+            &resume_path,
+            None,
+            &[("Last-Event-ID", &format!("{reply_id}:{}", whole.len() - 1))],
+        )
         .await;
     let tail = until_done(&mut events(by_stable_id)).await;
     assert_eq!(tail.len(), 1);
@@ -122,7 +127,8 @@ async fn idempotent_stream_retry_replays_the_same_reply(backend: Backend) {
     let path = format!("/v2/conversations/{conversation}/messages");
     let body = json!({ "content": "only once", "stream": true });
     let headers = [("Idempotency-Key", "stream-key")];
-    let first = until_done(&mut events(app.stream_request(Method::POST, &path, Some(body.clone()), &headers).await)).await;
+    let first =
+        until_done(&mut events(app.stream_request(Method::POST, &path, Some(body.clone()), &headers).await)).await;
     let retry = app.stream_request(Method::POST, &path, Some(body), &headers).await;
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
     let again = until_done(&mut events(retry)).await;
@@ -163,7 +169,8 @@ async fn resume_refuses_bad_ids(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, conversation) = app.echo_conversation().await;
     let sent = app.post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "hi" })).await;
-    let (user_id, reply_id) = (sent.body["message"]["id"].as_str().unwrap(), sent.body["reply"]["id"].as_str().unwrap());
+    let (user_id, reply_id) =
+        (sent.body["message"]["id"].as_str().unwrap(), sent.body["reply"]["id"].as_str().unwrap());
     let path = |id: &str| format!("/v2/conversations/{conversation}/messages/{id}/stream");
     let read = |response| crate::helpers::read(response);
     read(app.stream_request(Method::GET, &path(reply_id), None, &[("Last-Event-ID", "abc")]).await)
@@ -184,12 +191,19 @@ async fn graphql_transport_ws_streams_the_reply_and_conversation_events(backend:
     let mut ws = connect(&app, "graphql-transport-ws").await;
     send(&mut ws, json!({"type": "connection_init", "payload": {"X-API-Key": app.key}})).await;
     assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
-    let stream_query = "subscription($c: ID!) { messageStream(conversationId: $c) { id sequence type event messageId delta } }";
-    send(&mut ws, json!({"id": "s", "type": "subscribe", "payload": {"query": stream_query, "variables": {"c": conversation}}}))
-        .await;
+    let stream_query =
+        "subscription($c: ID!) { messageStream(conversationId: $c) { id sequence type event messageId delta } }";
+    send(
+        &mut ws,
+        json!({"id": "s", "type": "subscribe", "payload": {"query": stream_query, "variables": {"c": conversation}}}),
+    )
+    .await;
     let events_query = "subscription($c: ID) { conversationEvents(conversationId: $c) { id type subjectId data } }";
-    send(&mut ws, json!({"id": "e", "type": "subscribe", "payload": {"query": events_query, "variables": {"c": conversation}}}))
-        .await;
+    send(
+        &mut ws,
+        json!({"id": "e", "type": "subscribe", "payload": {"query": events_query, "variables": {"c": conversation}}}),
+    )
+    .await;
     wait_for_subscribers(&app, 2).await;
     let sent = app
         .graphql(
@@ -238,7 +252,8 @@ async fn graphql_over_sse_streams_the_reply(backend: Backend) {
     let (_, conversation) = app.echo_conversation().await;
     let sent = app.post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "via sse" })).await;
     let reply_id = sent.body["reply"]["id"].as_str().unwrap();
-    let query = "subscription($c: ID!, $m: ID) { messageStream(conversationId: $c, messageId: $m) { sequence event delta } }";
+    let query =
+        "subscription($c: ID!, $m: ID) { messageStream(conversationId: $c, messageId: $m) { sequence event delta } }";
     let response = app
         .client
         .post(app.url("/v2/graphql"))

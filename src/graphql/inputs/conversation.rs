@@ -49,7 +49,8 @@ impl CreateConversationInput {
             .max_tokens
             .or(settings.model.as_ref().and_then(|m| m.max_tokens))
             .map(|m| {
-                i32::try_from(m).map_err(|_| AppError::validation("settings.maxTokens", "must be between 1 and 1000000"))
+                i32::try_from(m)
+                    .map_err(|_| AppError::validation("settings.maxTokens", "must be between 1 and 1000000"))
             })
             .transpose()?;
         Ok(NewConversation {

@@ -7,4 +7,9 @@ mod tokens;
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(agents::AgentMutation, skills::SkillMutation, tokens::TokenMutation, conversations::ConversationMutation);
+pub struct Mutation(
+    agents::AgentMutation,
+    skills::SkillMutation,
+    tokens::TokenMutation,
+    conversations::ConversationMutation,
+);

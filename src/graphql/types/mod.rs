@@ -5,8 +5,8 @@ pub mod conversation;
 pub mod skill;
 
 pub use agent::{Agent, AgentPage, InstalledSkill};
+pub use common::{AccessToken, Deleted, Pagination, Viewer};
 pub use conversation::{
     Conversation, ConversationPage, DomainEvent, Message, MessagePage, SendMessagePayload, StreamEvent, WhileBusy,
 };
-pub use common::{AccessToken, Deleted, Pagination, Viewer};
 pub use skill::{Skill, SkillPage};
