@@ -1,5 +1,9 @@
 //! Application state, the router, and `run(listener, shutdown)` (tests bind port 0 and call it directly).
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    future::{Future, IntoFuture},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     Json, Router,
@@ -177,8 +181,28 @@ pub async fn run(
         // Small responses must not wait for Nagle's algorithm.
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    let draining = Arc::new(tokio::sync::Notify::new());
+    let signal = draining.clone();
+    let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown.await;
+        signal.notify_one();
+    });
+    // Open event streams and subscriptions never end on their own: after the grace period they are cut (clients
+    // resume with Last-Event-ID; replies still running are marked interrupted on the next start).
+    tokio::select! {
+        served = serve.into_future() => served,
+        () = async {
+            draining.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "shutdown grace period over; closing open streams");
+            Ok(())
+        }
+    }
 }
+
+/// How long a shutdown waits for in-flight requests and open streams.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))

@@ -20,6 +20,7 @@ mod openapi;
 mod openapi_fuzz;
 mod providers;
 mod robustness;
+mod seed_snippets;
 mod skills;
 mod streaming;
 mod websocket;
