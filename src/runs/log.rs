@@ -45,6 +45,11 @@ impl RunLog {
         event
     }
 
+    /// No event yet: the reply has not started (it is queued).
+    pub fn is_empty(&self) -> bool {
+        self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty()
+    }
+
     /// The events after sequence `after`, then live ones, ending after `done`.
     pub fn follow(self: Arc<Self>, after: u64) -> BoxStream<'static, Arc<StreamEvent>> {
         let mut changes = self.len.subscribe();

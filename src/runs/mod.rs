@@ -20,7 +20,7 @@ pub use log::RunLog;
 use crate::{
     app::AppState,
     error::{AppError, AppResult},
-    events::StreamEvent,
+    events::{StreamEvent, StreamEventKind},
     services::messages::{self, Sent},
 };
 
@@ -68,6 +68,27 @@ impl Runs {
     /// Asks a running reply to stop. `false` when this instance is not running it.
     pub fn cancel(&self, reply_id: &str) -> bool {
         self.lock().get(reply_id).map(|a| a.cancel.cancel()).is_some()
+    }
+
+    /// A conversation is going away: its running reply is cancelled, and replies still queued end at once with
+    /// an error (their followers get `error` then `done` instead of waiting forever).
+    pub fn abort_conversation(&self, conversation_id: &str) {
+        let mut active = self.lock();
+        let queued: Vec<String> = active
+            .iter()
+            .filter(|(_, a)| a.log.conversation_id == conversation_id)
+            .filter_map(|(id, a)| {
+                a.cancel.cancel();
+                a.log.is_empty().then(|| id.clone())
+            })
+            .collect();
+        for reply_id in queued {
+            if let Some(entry) = active.remove(&reply_id) {
+                let message = "the conversation was deleted before this reply started";
+                entry.log.push(StreamEventKind::Error, payload::error(&reply_id, "conversation_deleted", message));
+                entry.log.push(StreamEventKind::Done, payload::done(&reply_id, messages::status::CANCELLED));
+            }
+        }
     }
 
     /// How many replies are live or queued here (for tests and metrics).

@@ -23,6 +23,7 @@ db_tests!(
     resume_refuses_bad_ids,
     graphql_transport_ws_streams_the_reply_and_conversation_events,
     graphql_over_sse_streams_the_reply,
+    deleting_a_conversation_ends_its_streams,
 );
 
 async fn stream_follows_spec_section_5(backend: Backend) {
@@ -274,4 +275,34 @@ async fn graphql_over_sse_streams_the_reply(backend: Backend) {
         text.push_str(event.data["data"]["messageStream"]["delta"].as_str().unwrap_or_default());
     }
     assert_eq!(text, "Echo: via sse");
+}
+
+async fn deleting_a_conversation_ends_its_streams(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.echo_token_delay_ms = 50).await;
+    let (_, conversation) = app.echo_conversation().await;
+    let send = "mutation($c: ID!, $w: WhileBusy!) { sendMessage(conversationId: $c, input: {content: \"a b c d e f g h\", whileBusy: $w}) { replyId } }";
+    let running = app.graphql(send, json!({ "c": conversation, "w": "reject" })).await;
+    let queued = app.graphql(send, json!({ "c": conversation, "w": "enqueue" })).await;
+    let (running, queued) = (
+        running.body["data"]["sendMessage"]["replyId"].as_str().unwrap().to_owned(),
+        queued.body["data"]["sendMessage"]["replyId"].as_str().unwrap().to_owned(),
+    );
+    let follow = |reply: &str| format!("/v2/conversations/{conversation}/messages/{reply}/stream");
+    let mut running_stream = events(app.stream_request(Method::GET, &follow(&running), None, &[]).await);
+    let mut queued_stream = events(app.stream_request(Method::GET, &follow(&queued), None, &[]).await);
+    assert_eq!(next_event(&mut running_stream).await.event, "message.created");
+    let deleted = app.delete(&format!("/v2/conversations/{conversation}")).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let queued_events = until_done(&mut queued_stream).await;
+    assert_eq!(queued_events[0].event, "error");
+    assert_eq!(queued_events[0].data["code"], "conversation_deleted");
+    let running_events = until_done(&mut running_stream).await;
+    assert_eq!(running_events.last().unwrap().event, "done");
+    for _ in 0..200 {
+        if app.state.runs.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(app.state.runs.is_empty(), "nothing of the deleted conversation is left running");
 }

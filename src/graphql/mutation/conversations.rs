@@ -50,11 +50,8 @@ impl ConversationMutation {
     #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
     async fn delete_conversation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Deleted> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        let current = conversations::get(&app.db, &principal.account_id, &id).await.gql()?;
-        if let Some(reply_id) = &current.active_reply_id {
-            app.runs.cancel(reply_id);
-        }
         conversations::delete(&app.db, &principal.account_id, &id).await.gql()?;
+        app.runs.abort_conversation(&id);
         Ok(Deleted { id, deleted: true })
     }
 
