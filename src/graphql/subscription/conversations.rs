@@ -116,3 +116,36 @@ fn lagged(n: u64, last: Option<&BusStreamEvent>) -> async_graphql::Error {
     }
     .into_graphql()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{EventBus, InMemoryBus, StreamEventKind};
+
+    fn delta(sequence: u64) -> Arc<BusStreamEvent> {
+        Arc::new(BusStreamEvent {
+            conversation_id: "conv-1".into(),
+            message_id: "msg-1".into(),
+            sequence,
+            kind: StreamEventKind::MessageDelta,
+            data: serde_json::json!({ "delta": "x" }),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_is_told_where_to_resume_never_silently_skipped() {
+        let bus = InMemoryBus::new(2);
+        let mut stream = live(bus.subscribe(Topic::Conversation("conv-1".into())));
+        bus.publish_message(BusMessage::Stream(delta(1)));
+        let first = stream.next().await.expect("event").expect("ok");
+        assert_eq!(first.sequence, 1);
+        for sequence in 2..=6 {
+            bus.publish_message(BusMessage::Stream(delta(sequence)));
+        }
+        let error = stream.next().await.expect("item").expect_err("lag is an error");
+        assert!(error.message.contains("missed 3 events"), "{}", error.message);
+        assert!(error.message.contains("messageId: \"msg-1\", after: 1"), "{}", error.message);
+        let next = stream.next().await.expect("event").expect("ok");
+        assert_eq!(next.sequence, 5, "delivery continues after the notice");
+    }
+}

@@ -196,7 +196,7 @@ impl Message {
 }
 
 /// One event of a reply's stream (SPEC §5).
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Debug)]
 #[graphql(complex)]
 pub struct StreamEvent {
     /// Stable id: `<messageId>:<sequence>`.
