@@ -15,6 +15,7 @@ mod graphql_http_audit;
 mod graphql_sse;
 mod health;
 mod llm_openai;
+mod llm_smollm;
 mod messages;
 mod openapi;
 mod openapi_fuzz;
