@@ -155,6 +155,7 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
         .route("/v2/openapi.json", get(openapi))
         .merge(graphql_routes)
         .merge(rest::router(routes))
+        .merge(crate::playground::router())
         .fallback(not_found)
         .with_state(http_state)
         .layer(PropagateRequestIdLayer::x_request_id())

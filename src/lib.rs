@@ -20,6 +20,8 @@ pub mod graphql;
 pub mod ids;
 /// Model providers: the trait, the registry, echo and OpenAI-compatible.
 pub mod llm;
+/// `/playground`: the embedded GraphiQL explorer and agent console.
+pub mod playground;
 /// The REST compatibility layer generated from a route table.
 pub mod rest;
 /// Agent runs: reply generation detached from clients, run logs, replay.

@@ -19,6 +19,7 @@ mod llm_smollm;
 mod messages;
 mod openapi;
 mod openapi_fuzz;
+mod playground;
 mod providers;
 mod robustness;
 mod seed_snippets;
