@@ -73,3 +73,46 @@ async fn pages_and_assets_are_served_with_types_caching_and_compression() {
     // The playground needs no credentials to load (the key is entered in the page).
     assert!(html.len() > 100);
 }
+
+const PLAYGROUND: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/playground");
+
+/// The committed `dist/` is exactly what the sources build to (so the embedded bundle is never stale), and every
+/// example operation the pages ship validates against the committed schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_bundle_matches_its_sources_and_the_schema() {
+    crate::helpers::install_once(PLAYGROUND, "[ -d node_modules/vite ] || npm ci --no-audit --no-fund");
+    let out = tempfile::tempdir().unwrap();
+    let mut build = std::process::Command::new("npm");
+    build.current_dir(PLAYGROUND).args(["run", "build", "--", "--outDir"]).arg(out.path());
+    let (ok, report) = crate::helpers::run_tool(build).await;
+    assert!(ok, "npm run build failed:\n{report}");
+    let committed = files(std::path::Path::new(PLAYGROUND).join("dist"));
+    let rebuilt = files(out.path().to_path_buf());
+    let names = |files: &std::collections::BTreeMap<String, Vec<u8>>| files.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&committed), names(&rebuilt), "dist/ is stale: rebuild with `cd playground && npm run build`");
+    for (name, bytes) in &committed {
+        assert!(rebuilt[name] == *bytes, "dist/{name} differs from a fresh build: rebuild with `npm run build`");
+    }
+    let mut check = std::process::Command::new("npm");
+    check.current_dir(PLAYGROUND).args(["run", "check:operations"]);
+    let (ok, report) = crate::helpers::run_tool(check).await;
+    assert!(ok, "the playground's example operations no longer match schema.graphql:\n{report}");
+}
+
+/// Every file under `root`, by relative path.
+fn files(root: std::path::PathBuf) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut pending = vec![root.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let name = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+                found.insert(name, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    found
+}
