@@ -57,7 +57,7 @@ impl Default for Config {
             jwt_ttl_secs: 900,
             body_limit_bytes: 1024 * 1024,
             db_max_connections: 16,
-            graphql_max_depth: 12,
+            graphql_max_depth: 16,
             graphql_max_complexity: 5000,
             api_key_cache_secs: 30,
             bootstrap_account: true,

@@ -20,6 +20,7 @@ mod messages;
 mod openapi;
 mod openapi_fuzz;
 mod playground;
+mod playground_e2e;
 mod providers;
 mod robustness;
 mod seed_snippets;
