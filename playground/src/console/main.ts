@@ -311,6 +311,7 @@ function applyStreamEvent(event: StreamEvent): void {
     case 'DONE':
       ui.reply.setAttribute('aria-busy', 'false');
       if (ui.reply.dataset.state === 'streaming') ui.reply.dataset.state = 'done';
+      say(`Reply ${event.messageId} is ${typeof data.status === 'string' ? data.status : 'done'}.`);
       break;
     default:
       break;
