@@ -381,6 +381,12 @@ fn report_fanout(references: &[Option<Trace>], followers: &[Option<Trace>], pace
             jitter.extend(deltas.windows(2).map(|w| ((w[1].at - w[0].at) as i64 - pace_us as i64).abs()));
         }
     }
+    // Deliveries per second while the broadcasts ran, against what the followers were offered.
+    let deltas = followers.iter().flatten().flat_map(Trace::deltas);
+    let (count, first, last) = deltas.fold((0, u64::MAX, 0), |(n, f, l), d| (n + 1, f.min(d.at), l.max(d.at)));
+    let (offered, rate) =
+        (followers.len() as f64 * 1e6 / pace_us as f64, count as f64 * 1e6 / last.saturating_sub(first).max(1) as f64);
+    println!("fan-out: {count} deltas delivered at {rate:.0}/s (offered {offered:.0}/s)");
     row("delta arrival − reference follower", vs_reference);
     row("delta arrival − earliest arrival", vs_earliest);
     row("per-delta spread (last − first)", spread);

@@ -57,3 +57,17 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;
     Ok(())
 }
+
+/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up front, so
+/// concurrent writers queue on the busy timeout instead of failing with "database is locked" when a transaction
+/// that has read tries to upgrade to a write (SQLite refuses that at once to avoid a deadlock). PostgreSQL ignores
+/// the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
+}

@@ -116,11 +116,16 @@ pub fn start(state: &AppState, sent: &Sent) {
 
 /// Starts the conversation's next queued reply if the conversation is free.
 async fn drain(state: AppState, conversation_id: String) {
-    match messages::claim_next_queued(&state.db, &conversation_id).await {
-        Ok(Some(reply_id)) => spawn(state, reply_id),
-        Ok(None) => {}
-        Err(err) => tracing::error!(error = %err, conversation_id, "could not start a queued reply"),
+    // A transient database failure must not strand a queued reply (its followers would wait forever): retry.
+    for delay_ms in [0, 50, 250, 1000, 4000] {
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        match messages::claim_next_queued(&state.db, &conversation_id).await {
+            Ok(Some(reply_id)) => return spawn(state, reply_id),
+            Ok(None) => return,
+            Err(err) => tracing::warn!(error = %err, conversation_id, "could not start a queued reply; retrying"),
+        }
     }
+    tracing::error!(conversation_id, "gave up starting a queued reply");
 }
 
 /// Runs one claimed reply on its own task, then the conversation's next queued one.

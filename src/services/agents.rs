@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 
 use super::{
@@ -75,7 +75,7 @@ pub async fn create(db: &DatabaseConnection, account_id: &str, new: NewAgent) ->
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let created = model.insert(&txn).await?;
     install_all(&txn, account_id, &created.id, &new.skills).await?;
     txn.commit().await?;
@@ -131,7 +131,7 @@ pub async fn update(db: &DatabaseConnection, account_id: &str, id: &str, patch: 
         patch.memory_type.as_deref(),
         patch.memory_retention.as_deref(),
     )?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = get(&txn, account_id, id).await?;
     let mut active: agent::ActiveModel = current.into();
     if let Some(name) = patch.name {
@@ -181,7 +181,7 @@ pub async fn touch(db: &impl ConnectionTrait, account_id: &str, id: &str) -> App
 
 #[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]
 pub async fn delete(db: &DatabaseConnection, account_id: &str, id: &str) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let agent = get(&txn, account_id, id).await?;
     agent_skill::Entity::delete_many().filter(agent_skill::Column::AgentId.eq(&agent.id)).exec(&txn).await?;
     agent::Entity::delete_by_id(agent.id).exec(&txn).await?;

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde_json::{Value, json};
 
@@ -50,7 +50,7 @@ pub async fn create(
     new: NewConversation,
 ) -> AppResult<(conversation::Model, Event)> {
     validate(&new)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // The agent must be the caller's: another tenant's agent is a validation error naming the field, as a
     // missing one is (never revealing that it exists).
     agents::get(&txn, account_id, &new.agent_id).await.map_err(|_| AppError::validation("agentId", "no such agent"))?;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait, sea_query::Expr,
+    QuerySelect, Set, sea_query::Expr,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -124,7 +124,7 @@ pub async fn store_user_message(
     conversation_id: &str,
     new: NewMessage,
 ) -> AppResult<Sent> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let conversation = conversations::get(&txn, account_id, conversation_id).await?;
     if conversation.status != "active" {
         return Err(AppError::Conflict {
@@ -134,8 +134,8 @@ pub async fn store_user_message(
     }
     let now = Utc::now();
     let (message_id, reply_id) = (crate::ids::new_id("msg"), crate::ids::new_id("msg"));
-    // Claim: only one reply runs per conversation. The row lock (PostgreSQL) or the write lock (SQLite) makes a
-    // concurrent second send see the claim and back off.
+    // Claim: only one reply runs per conversation. The row lock (PostgreSQL) or the write lock taken by
+    // `BEGIN IMMEDIATE` (SQLite) serializes concurrent sends, so a second one sees the claim and backs off.
     let claimed = conversation::Entity::update_many()
         .col_expr(conversation::Column::ActiveReplyId, Expr::value(reply_id.clone()))
         .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
@@ -209,7 +209,7 @@ pub async fn store_user_message(
 
 /// Claims the conversation for its oldest queued reply, if it is free. Returns the claimed reply's id.
 pub async fn claim_next_queued(db: &DatabaseConnection, conversation_id: &str) -> AppResult<Option<String>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let next = message::Entity::find()
         .filter(message::Column::ConversationId.eq(conversation_id))
         .filter(message::Column::Status.eq(status::QUEUED))
@@ -270,7 +270,7 @@ pub async fn finish_reply(
     reply: &message::Model,
     outcome: Outcome,
 ) -> AppResult<(message::Model, Option<Event>)> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut active: message::ActiveModel = reply.clone().into();
     active.status = Set(outcome.status.to_owned());
     active.content = Set(outcome.content);

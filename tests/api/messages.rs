@@ -14,6 +14,7 @@ db_tests!(
     second_message_while_busy_is_refused_or_queued,
     cancel_keeps_the_partial_reply,
     idempotency_keys_replay_without_redoing_work,
+    concurrent_sends_never_fail_on_the_database,
 );
 
 async fn seed_message_gets_a_stored_reply_with_usage(backend: Backend) {
@@ -218,4 +219,34 @@ async fn idempotency_keys_replay_without_redoing_work(backend: Backend) {
         .header("Idempotency-Key", "")
         .json(&json!({"name": "x"}));
     crate::helpers::read(bad.send().await.unwrap()).await.assert_error(400, "validation_error");
+}
+
+async fn concurrent_sends_never_fail_on_the_database(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.echo_token_delay_ms = 0).await;
+    let (agent_id, _) = app.echo_conversation().await;
+    // Conversations opened in parallel…
+    let opened =
+        futures_util::future::join_all((0..12).map(|_| app.post("/v2/conversations", json!({ "agentId": agent_id }))))
+            .await;
+    let ids: Vec<String> = opened
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+            r.body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    // …messages to all of them at once…
+    let paths: Vec<String> = ids.iter().map(|id| format!("/v2/conversations/{id}/messages")).collect();
+    let sent =
+        futures_util::future::join_all(paths.iter().map(|p| app.post(p, json!({ "content": "together" })))).await;
+    for reply in &sent {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["reply"]["status"], "completed");
+    }
+    // …and many to one conversation: exactly one runs, the others are refused as busy — never a 500.
+    let same = &paths[0];
+    let racing = futures_util::future::join_all((0..8).map(|_| app.post(same, json!({ "content": "race" })))).await;
+    let statuses: Vec<u16> = racing.iter().map(|r| r.status.as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    assert!(statuses.contains(&200), "{statuses:?}");
 }
