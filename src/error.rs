@@ -118,6 +118,9 @@ pub fn status_for_code(code: &str) -> StatusCode {
 /// SQLSTATE classes that mean "the client sent text the database cannot store" (e.g. NUL in PostgreSQL text).
 const INVALID_TEXT_SQLSTATES: &[&str] = &["22021", "22P05"];
 
+/// SQLite's SQLITE_BUSY / SQLITE_LOCKED result codes (and their extended forms), as sqlx reports them.
+const SQLITE_BUSY_CODES: &[&str] = &["5", "6", "261", "517", "262"];
+
 fn sqlstate(err: &DbErr) -> Option<String> {
     match err {
         DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) => {
@@ -134,6 +137,11 @@ impl From<DbErr> for AppError {
                 code: "validation_error",
                 message: "text values must be valid UTF-8 without NUL characters".to_owned(),
             };
+        }
+        if sqlstate(&err).is_some_and(|code| SQLITE_BUSY_CODES.contains(&code.as_str())) {
+            // The database stayed locked past the busy timeout: overload, retryable — not a server bug.
+            tracing::warn!(error = %err, "database busy");
+            return Self::Unavailable;
         }
         match &err {
             DbErr::RecordNotFound(_) => Self::NotFound { resource: "record" },
