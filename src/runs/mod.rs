@@ -188,15 +188,10 @@ pub async fn wait(state: &AppState, reply: &entity::message::Model) -> AppResult
 
 /// Fails fast (before anything is stored) when no provider serves the conversation's model.
 pub async fn check_model(state: &AppState, conversation: &entity::conversation::Model) -> AppResult<()> {
-    let model = match (&conversation.model_provider, &conversation.model_name) {
-        (Some(provider), Some(name)) => {
-            crate::services::models::ModelRef { provider: provider.clone(), name: name.clone() }
-        }
-        _ => {
-            let agent =
-                crate::services::agents::get(&state.db, &conversation.account_id, &conversation.agent_id).await?;
-            crate::services::models::ModelRef { provider: agent.model_provider, name: agent.model_name }
-        }
+    use crate::services::{agents, conversations};
+    let model = match conversations::model_override(conversation) {
+        Some(model) => model,
+        None => agents::model_ref(&agents::get(&state.db, &conversation.account_id, &conversation.agent_id).await?),
     };
     state.llm.resolve(&model).map(|_| ())
 }

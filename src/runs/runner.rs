@@ -17,7 +17,6 @@ use crate::{
     services::{
         agents, conversations,
         messages::{self, Outcome, status},
-        models::ModelRef,
     },
 };
 use entity::{agent, conversation, message};
@@ -44,10 +43,7 @@ fn settings(
     agent: &agent::Model,
     conversation: &conversation::Model,
 ) -> AppResult<(Resolved, Option<f64>, Option<u32>)> {
-    let model = match (&conversation.model_provider, &conversation.model_name) {
-        (Some(provider), Some(name)) => ModelRef { provider: provider.clone(), name: name.clone() },
-        _ => ModelRef { provider: agent.model_provider.clone(), name: agent.model_name.clone() },
-    };
+    let model = conversations::model_override(conversation).unwrap_or_else(|| agents::model_ref(agent));
     let resolved = state.llm.resolve(&model)?;
     let temperature = conversation.temperature.or(agent.temperature);
     let max_tokens = conversation.max_tokens.or(agent.max_tokens).and_then(|m| u32::try_from(m).ok());

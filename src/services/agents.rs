@@ -82,6 +82,11 @@ pub async fn create(db: &DatabaseConnection, account_id: &str, new: NewAgent) ->
     Ok(created)
 }
 
+/// The agent's model reference.
+pub fn model_ref(agent: &agent::Model) -> ModelRef {
+    ModelRef { provider: agent.model_provider.clone(), name: agent.model_name.clone() }
+}
+
 /// The caller's agent, or 404.
 #[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]
 pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppResult<agent::Model> {

@@ -117,6 +117,14 @@ fn validate(new: &NewConversation) -> AppResult<()> {
     Ok(())
 }
 
+/// The model this conversation overrides its agent's with, if any (`settings.model`).
+pub fn model_override(conversation: &conversation::Model) -> Option<models::ModelRef> {
+    match (&conversation.model_provider, &conversation.model_name) {
+        (Some(provider), Some(name)) => Some(models::ModelRef { provider: provider.clone(), name: name.clone() }),
+        _ => None,
+    }
+}
+
 /// The caller's conversation, or 404.
 pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppResult<conversation::Model> {
     conversation::Entity::find_by_id(id)
