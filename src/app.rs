@@ -27,12 +27,16 @@ use crate::{
     auth::{Authenticator, jwt::JwtKeys},
     config::Config,
     db::{self, QueryCounter},
-    events::{EventBus, InMemoryBus},
+    events::{Event, EventBus, EventKind, InMemoryBus},
     graphql::{self, AppSchema, documents::DocumentCache},
     llm,
     rest::{self, CompiledRoutes, problem},
+    outbound::{Allowlist, OutboundGuard},
     runs::Runs,
     services,
+    storage::{FileStorage, LocalStorage},
+    tasks::TaskWorkers,
+    webhooks::DeliveryWorker,
 };
 
 /// Shared state: cheap to clone, everything behind `Arc`s.
@@ -47,6 +51,14 @@ pub struct AppState {
     pub llm: Arc<llm::Registry>,
     /// Replies being generated (or queued) on this instance.
     pub runs: Arc<Runs>,
+    /// The one way to reach user-supplied URLs (webhooks, callbacks, fetched files), SSRF-guarded.
+    pub outbound: OutboundGuard,
+    /// The webhook delivery worker's wake-up.
+    pub deliveries: Arc<DeliveryWorker>,
+    /// The task workers' wake-up and cancel switch.
+    pub tasks: Arc<TaskWorkers>,
+    /// Where file bytes live.
+    pub storage: Arc<dyn FileStorage>,
 }
 
 /// What axum handlers see: the state plus the built schema and the compiled REST table.
@@ -58,6 +70,8 @@ pub struct HttpState {
     pub documents: Arc<DocumentCache>,
     /// `/v2/openapi.json`, serialized once.
     pub openapi: axum::body::Bytes,
+    /// The finished router, for `POST /v2/batch` to send its operations through (set once it is built).
+    pub router: Arc<std::sync::OnceLock<Router>>,
 }
 
 impl AppState {
@@ -87,8 +101,11 @@ impl AppState {
         if interrupted > 0 {
             tracing::warn!(interrupted, "replies left unfinished by the previous process were marked failed");
         }
+        let allowlist = Allowlist::parse(&config.outbound_allowlist)
+            .map_err(|e| anyhow::anyhow!("OPENCLAW_OUTBOUND_ALLOWLIST: {e}"))?;
         spawn_janitor(db.clone());
-        Ok(Self {
+        let storage = Arc::new(LocalStorage::new(std::path::Path::new(&config.storage_dir).join("files")));
+        let state = Self {
             db,
             config: Arc::new(config),
             auth: Arc::new(auth),
@@ -96,7 +113,25 @@ impl AppState {
             queries,
             llm: Arc::new(llm),
             runs: Arc::new(Runs::default()),
-        })
+            outbound: OutboundGuard::new(allowlist),
+            deliveries: Arc::new(DeliveryWorker::default()),
+            tasks: Arc::new(TaskWorkers::default()),
+            storage,
+        };
+        crate::webhooks::worker::spawn(state.clone());
+        crate::tasks::spawn(state.clone());
+        Ok(state)
+    }
+
+    /// Publishes a committed event: to subscribers on the bus, and a nudge to the workers that act on it (its
+    /// webhook deliveries are already in the outbox; a new task is waiting in the queue).
+    pub fn publish(&self, event: Event) {
+        let kind = event.kind;
+        self.events.publish(event);
+        self.deliveries.wake();
+        if kind == EventKind::TaskCreated {
+            self.tasks.wake();
+        }
     }
 }
 
@@ -138,7 +173,14 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
     let routes = Arc::new(CompiledRoutes::compile()?);
     let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&rest::openapi::document())?);
     let http_state =
-        HttpState { app: state, schema, documents: Arc::new(DocumentCache::new(1024)), openapi: openapi_json };
+        HttpState {
+        app: state,
+        schema,
+        documents: Arc::new(DocumentCache::new(1024)),
+        openapi: openapi_json,
+        router: Arc::new(std::sync::OnceLock::new()),
+    };
+    let batch_router = http_state.router.clone();
     let graphql_routes = Router::new()
         .route(
             "/v2/graphql",
@@ -153,6 +195,8 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v2/openapi.json", get(openapi))
+        .route("/v2/batch", axum::routing::post(rest::batch::batch))
+        .route("/v2/files/{fileId}/content", get(crate::rest::files::content))
         .merge(graphql_routes)
         .merge(rest::router(routes))
         .merge(crate::playground::router())
@@ -169,6 +213,7 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeReqId));
+    let _ = batch_router.set(router.clone());
     Ok(router)
 }
 

@@ -46,6 +46,37 @@ pub struct Config {
     pub stream_heartbeat_secs: u64,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl_secs: u64,
+    /// Private, loopback and link-local addresses outbound requests (webhooks, callbacks, fetched files) may
+    /// reach anyway: comma-separated hosts and CIDRs, e.g. `127.0.0.1/32,hooks.internal`.
+    pub outbound_allowlist: String,
+    /// One webhook attempt's time limit.
+    pub webhook_timeout_secs: u64,
+    /// Multiplies the retry schedule (about 3 days at 1.0); tests shrink it.
+    pub webhook_retry_scale: f64,
+    /// Attempts before a delivery has failed (1 + the schedule's 10 retries by default).
+    pub webhook_max_attempts: u32,
+    /// How long a worker owns a claimed delivery; a crashed worker's deliveries are re-sent after it.
+    pub webhook_lease_secs: u64,
+    /// An endpoint failing continuously for this long is disabled (`endpoint.disabled`).
+    pub webhook_disable_after_secs: u64,
+    /// Deliveries in flight at once on this instance.
+    pub webhook_concurrency: usize,
+    /// How often the delivery worker looks for due retries and other instances' deliveries.
+    pub webhook_poll_ms: u64,
+    /// Task workers on this instance (0 = this instance runs no tasks).
+    pub task_workers: usize,
+    /// How long a worker owns a claimed task without renewing; a dead worker's task is re-claimed after it.
+    pub task_lease_secs: u64,
+    /// A task attempt's time limit, unless the task asks for less.
+    pub task_timeout_secs: u64,
+    /// Attempts of a task that failed for a retryable reason (a crash, a timeout).
+    pub task_max_attempts: u32,
+    /// How often idle task workers look for work queued by other instances.
+    pub task_poll_ms: u64,
+    /// Largest table an `analysis` task reads, in bytes.
+    pub task_max_input_bytes: usize,
+    /// Where stored files (task charts, uploads) are kept by the local storage backend.
+    pub storage_dir: String,
 }
 
 impl Default for Config {
@@ -68,6 +99,21 @@ impl Default for Config {
             max_message_chars: 32_000,
             stream_heartbeat_secs: 15,
             idempotency_ttl_secs: 24 * 3600,
+            outbound_allowlist: String::new(),
+            webhook_timeout_secs: 10,
+            webhook_retry_scale: 1.0,
+            webhook_max_attempts: 11,
+            webhook_lease_secs: 60,
+            webhook_disable_after_secs: 5 * 24 * 3600,
+            webhook_concurrency: 32,
+            webhook_poll_ms: 1000,
+            task_workers: 4,
+            task_lease_secs: 60,
+            task_timeout_secs: 600,
+            task_max_attempts: 3,
+            task_poll_ms: 1000,
+            task_max_input_bytes: 50 * 1024 * 1024,
+            storage_dir: "openclaw-data".to_owned(),
         }
     }
 }
@@ -90,6 +136,21 @@ const ENV_KEYS: &[&str] = &[
     "max_message_chars",
     "stream_heartbeat_secs",
     "idempotency_ttl_secs",
+    "outbound_allowlist",
+    "webhook_timeout_secs",
+    "webhook_retry_scale",
+    "webhook_max_attempts",
+    "webhook_lease_secs",
+    "webhook_disable_after_secs",
+    "webhook_concurrency",
+    "webhook_poll_ms",
+    "task_workers",
+    "task_lease_secs",
+    "task_timeout_secs",
+    "task_max_attempts",
+    "task_poll_ms",
+    "task_max_input_bytes",
+    "storage_dir",
 ];
 
 impl Config {
@@ -128,6 +189,12 @@ impl Config {
 fn env_value(raw: &str) -> toml::Value {
     if let Ok(n) = raw.parse::<i64>() {
         return toml::Value::Integer(n);
+    }
+    if raw.contains('.')
+        && let Ok(x) = raw.parse::<f64>()
+        && raw.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return toml::Value::Float(x);
     }
     match raw {
         "true" => toml::Value::Boolean(true),

@@ -97,6 +97,7 @@ pub fn status_for_code(code: &str) -> StatusCode {
         "conflict"
         | "already_installed"
         | "conversation_busy"
+        | "task_not_cancellable"
         | "conversation_archived"
         | "no_active_reply"
         | "idempotency_key_in_use"

@@ -1,5 +1,7 @@
 //! OpenClaw server: a GraphQL-first implementation of the OpenClaw API v2.
 
+/// Table analysis for `analysis` tasks: parsing, statistics, PNG charts.
+pub mod analysis;
 /// Application state, router and the `run` entry point.
 pub mod app;
 /// Authentication: API keys, JWT access tokens, principals.
@@ -20,6 +22,8 @@ pub mod graphql;
 pub mod ids;
 /// Model providers: the trait, the registry, echo and OpenAI-compatible.
 pub mod llm;
+/// Outbound HTTP (webhooks, task callbacks, fetched files) behind an SSRF guard.
+pub mod outbound;
 /// `/playground`: the embedded GraphiQL explorer and agent console.
 pub mod playground;
 /// The REST compatibility layer generated from a route table.
@@ -28,5 +32,11 @@ pub mod rest;
 pub mod runs;
 /// Business rules, one module per resource.
 pub mod services;
+/// Where file bytes live (a trait; a local directory by default).
+pub mod storage;
+/// The async task worker pool and the task types' handlers.
+pub mod tasks;
 /// Logging.
 pub mod telemetry;
+/// Webhook bodies, signatures, retry schedule and the delivery worker.
+pub mod webhooks;

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_core_tables;
 mod m20261125_000002_seed_skill_catalog;
 mod m20261125_000003_conversations;
+mod m20261125_000004_webhooks_tasks;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_core_tables::Migration),
             Box::new(m20261125_000002_seed_skill_catalog::Migration),
             Box::new(m20261125_000003_conversations::Migration),
+            Box::new(m20261125_000004_webhooks_tasks::Migration),
         ]
     }
 }

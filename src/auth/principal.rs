@@ -41,8 +41,18 @@ impl FromStr for Plan {
 }
 
 /// Every scope a credential may carry. `*` grants all; `agents:*` grants both agent scopes.
-pub const SCOPES: &[&str] =
-    &["agents:read", "agents:write", "conversations:read", "conversations:write", "skills:read"];
+pub const SCOPES: &[&str] = &[
+    "agents:read",
+    "agents:write",
+    "conversations:read",
+    "conversations:write",
+    "skills:read",
+    "events:read",
+    "webhooks:read",
+    "webhooks:write",
+    "tasks:read",
+    "tasks:write",
+];
 
 /// Every scope string a credential may carry: `*`, each resource wildcard, and each scope.
 pub fn all_scope_names() -> Vec<String> {

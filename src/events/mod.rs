@@ -13,17 +13,41 @@ use serde_json::Value;
 pub use memory_bus::InMemoryBus;
 pub use stream::{StreamEvent, StreamEventKind};
 
-/// The event types of SPEC §3 (webhooks) that this server emits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The event types this server emits: SPEC §3's webhook events plus task progress, webhook endpoint changes and
+/// the test ping. Each is recorded in the transaction of the change that caused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
     AgentUpdated,
     SkillInstalled,
     ConversationCreated,
     MessageReceived,
     MessageSent,
+    TaskCreated,
+    TaskProgress,
+    TaskCompleted,
+    TaskFailed,
+    TaskCancelled,
+    EndpointDisabled,
+    WebhookTest,
 }
 
 impl EventKind {
+    /// Every kind, in documentation order.
+    pub const ALL: [EventKind; 12] = [
+        Self::ConversationCreated,
+        Self::MessageReceived,
+        Self::MessageSent,
+        Self::TaskCreated,
+        Self::TaskProgress,
+        Self::TaskCompleted,
+        Self::TaskFailed,
+        Self::TaskCancelled,
+        Self::SkillInstalled,
+        Self::AgentUpdated,
+        Self::EndpointDisabled,
+        Self::WebhookTest,
+    ];
+
     /// The wire name, e.g. `agent.updated`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,7 +56,18 @@ impl EventKind {
             Self::ConversationCreated => "conversation.created",
             Self::MessageReceived => "message.received",
             Self::MessageSent => "message.sent",
+            Self::TaskCreated => "task.created",
+            Self::TaskProgress => "task.progress",
+            Self::TaskCompleted => "task.completed",
+            Self::TaskFailed => "task.failed",
+            Self::TaskCancelled => "task.cancelled",
+            Self::EndpointDisabled => "endpoint.disabled",
+            Self::WebhookTest => "webhook.test",
         }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 }
 

@@ -44,7 +44,8 @@ pub fn annotate_error(error: &mut ServerError) {
     }
     // Custom scalars (`ModelSpec`, `SkillSpec`) are coerced when the resolver reads its arguments, so their
     // failures arrive from execution, with a path; they are still the client's input.
-    let coercion = error.message.starts_with("Failed to parse \"");
+    let coercion = error.message.starts_with("Failed to parse \"")
+        || (error.message.starts_with("Expected input type") && error.message.contains("(occurred while parsing \""));
     let code = if coercion {
         "validation_error"
     } else if error.path.is_empty() {

@@ -217,6 +217,12 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
     essence_ok && charset_ok
 }
 
+/// One operation's parameters, or a batch (a POSTed JSON array of them).
+enum Parsed {
+    One(Params),
+    Batch(Vec<Params>),
+}
+
 /// The request parameters of a GET (query string) or POST (JSON body), or the error response.
 async fn read_params(
     state: &HttpState,
@@ -225,9 +231,9 @@ async fn read_params(
     raw_query: Option<&str>,
     body: Body,
     media: MediaType,
-) -> Result<Params, Response> {
+) -> Result<Parsed, Response> {
     let params = match *method {
-        Method::GET => params_from_query_string(raw_query),
+        Method::GET => params_from_query_string(raw_query).map(Parsed::One),
         Method::POST => {
             if !is_json_content_type(headers) {
                 return Err(request_error(
@@ -242,8 +248,17 @@ async fn read_params(
                 .await
                 .map_err(|_| app_error(AppError::PayloadTooLarge { limit }, media))?;
             match serde_json::from_slice::<Json>(&bytes) {
-                Ok(Json::Object(map)) => params_from(&map),
-                Ok(_) => Err("the body must be a JSON object".into()),
+                Ok(Json::Object(map)) => params_from(&map).map(Parsed::One),
+                Ok(Json::Array(items)) if !items.is_empty() => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| match item {
+                        Json::Object(map) => params_from(map).map_err(|e| format!("operation {i}: {e}")),
+                        _ => Err(format!("operation {i}: must be a JSON object")),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Parsed::Batch),
+                Ok(_) => Err("the body must be a JSON object (or a non-empty array of them, a batch)".into()),
                 Err(e) => {
                     let message = format!("malformed JSON: {e}");
                     return Err(request_error(StatusCode::BAD_REQUEST, media, "invalid_json", message));
@@ -277,13 +292,17 @@ pub async fn graphql_http(
         );
     };
     let media = mode.json_media();
-    let params = match read_params(&state, &method, &headers, raw_query.as_deref(), body, media).await {
-        Ok(params) => params,
+    let parsed = match read_params(&state, &method, &headers, raw_query.as_deref(), body, media).await {
+        Ok(parsed) => parsed,
         Err(response) => return response,
     };
     let principal = match state.app.auth.from_headers(&headers).await {
         Ok(principal) => principal,
         Err(err) => return app_error(err, media),
+    };
+    let params = match parsed {
+        Parsed::One(params) => params,
+        Parsed::Batch(batch) => return execute_batch(&state, batch, principal, mode).await,
     };
     let document = match state.documents.parse(&params.query) {
         Ok(document) => document,
@@ -310,6 +329,48 @@ pub async fn graphql_http(
             execute_event_stream(&state, request, mode, operation, kind == Some(OperationType::Subscription)).await
         }
     }
+}
+
+/// A batch: each operation executed in order like a request of its own; the answer is the array of results.
+/// At most the plan's batch size (SPEC §7), JSON responses only.
+async fn execute_batch(state: &HttpState, batch: Vec<Params>, principal: crate::auth::Principal, mode: Mode) -> Response {
+    let media = mode.json_media();
+    if matches!(mode, Mode::EventStream { .. }) {
+        let message = "batched operations are answered as JSON; accept application/json";
+        return request_error(StatusCode::NOT_ACCEPTABLE, media, "not_acceptable", message);
+    }
+    let max = crate::rest::batch::max_operations(principal.plan);
+    if batch.len() > max {
+        let message = format!("{} operations exceed the {} plan's batch size of {max}", batch.len(), principal.plan);
+        return request_error(StatusCode::BAD_REQUEST, media, "batch_too_large", message);
+    }
+    let mut results = Vec::with_capacity(batch.len());
+    for params in batch {
+        let document = match state.documents.parse(&params.query) {
+            Ok(document) => document,
+            Err(err) => {
+                results.push(result_json(None, &errors::parse_error(err).errors));
+                continue;
+            }
+        };
+        let mut request = async_graphql::Request::new(params.query).variables(params.variables);
+        if let Some(name) = &params.operation_name {
+            request = request.operation_name(name.clone());
+        }
+        request.set_parsed_query(document.clone());
+        request.data = request_data(&state.app, principal.clone());
+        let mut response = state.schema.execute(request).await;
+        errors::annotate(&mut response);
+        if errors::is_request_error(&response) {
+            results.push(result_json(None, &response.errors));
+            continue;
+        }
+        ordering::order_response(&mut response.data, &document, params.operation_name.as_deref());
+        results.push(result_json(Some(&response.data), &response.errors));
+    }
+    let mut response = (StatusCode::OK, format!("[{}]", results.join(","))).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    response
 }
 
 /// The parsed document and the name of the operation to run.

@@ -179,7 +179,74 @@ fn schemas() -> Value {
             "type": {"const": "file"}, "url": {"type": "string", "format": "uri", "pattern": "^https?://[^\\s]+$", "maxLength": 2048}}},
         {"type": "object", "required": ["type", "fileId"], "additionalProperties": false, "properties": {
             "type": {"const": "file"}, "fileId": {"type": "string", "pattern": "^file-[A-Za-z0-9-]{1,95}$"}}}]});
-    json!({
+    let event_types: Vec<&str> = crate::events::EventKind::ALL.iter().map(|k| k.as_str()).collect();
+    let mut subscribable = event_types.clone();
+    subscribable.push("*");
+    let public_url = json!({"type": "string", "format": "uri", "pattern": "^https?://[^\\s]+$", "maxLength": 2048,
+        "description": "Private, loopback and link-local hosts are refused unless OPENCLAW_OUTBOUND_ALLOWLIST permits them"});
+    let secret = json!({"type": "string", "minLength": 8, "maxLength": 256, "pattern": "^[^\\u0000-\\u001F\\u007F]*$"});
+    let event = json!({"type": "object", "required": ["id", "type", "subjectId", "createdAt", "data"], "properties": {
+        "id": {"type": "string"}, "type": {"type": "string", "enum": event_types}, "subjectId": {"type": "string"},
+        "createdAt": timestamp, "data": {"type": "object"}}});
+    let webhook = json!({"type": "object", "required": ["id", "url", "events", "enabled", "createdAt"], "properties": {
+        "id": {"type": "string"}, "url": {"type": "string"}, "description": {"type": ["string", "null"]},
+        "events": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"},
+        "disabledReason": {"type": ["string", "null"]},
+        "secret": {"type": ["string", "null"], "description": "only in the responses that create or rotate it"},
+        "previousSecretExpiresAt": {"type": ["string", "null"], "format": "date-time"},
+        "failingSince": {"type": ["string", "null"], "format": "date-time"},
+        "createdAt": timestamp, "updatedAt": timestamp}});
+    let delivery = json!({"type": "object", "required": ["id", "eventId", "eventType", "status", "attemptCount", "attempts"], "properties": {
+        "id": {"type": "string"}, "webhookId": {"type": ["string", "null"]}, "taskId": {"type": ["string", "null"]},
+        "eventId": {"type": "string"}, "eventType": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "succeeded", "failed"]}, "attemptCount": {"type": "integer"},
+        "nextAttemptAt": {"type": ["string", "null"], "format": "date-time"}, "lastStatus": {"type": ["integer", "null"]},
+        "lastError": {"type": ["string", "null"]}, "payload": {},
+        "attempts": {"type": "array", "items": {"type": "object", "required": ["attempt", "latencyMs", "createdAt"], "properties": {
+            "attempt": {"type": "integer"}, "statusCode": {"type": ["integer", "null"]}, "latencyMs": {"type": "integer"},
+            "responseExcerpt": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]}, "createdAt": timestamp}}},
+        "createdAt": timestamp, "completedAt": {"type": ["string", "null"], "format": "date-time"}}});
+    let task = json!({"type": "object", "required": ["id", "type", "status", "progress", "input", "createdAt"], "properties": {
+        "id": {"type": "string"}, "type": {"type": "string", "enum": crate::services::tasks::TYPES},
+        "status": {"type": "string", "enum": crate::services::tasks::status::ALL},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100}, "input": {"type": "object"},
+        "result": {"type": ["object", "null"], "description": "analysis: {summary, statistics, charts: [url], chartFiles}"},
+        "error": {"type": ["object", "null"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
+        "callback": {"type": ["object", "null"]},
+        "callbackSecret": {"type": ["string", "null"], "description": "only in the create response"},
+        "attempts": {"type": "integer"}, "createdAt": timestamp,
+        "startedAt": {"type": ["string", "null"], "format": "date-time"},
+        "completedAt": {"type": ["string", "null"], "format": "date-time"}, "updatedAt": timestamp}});
+    let task_create = json!({"type": "object", "required": ["type", "input"], "additionalProperties": false, "properties": {
+        "type": {"type": "string", "enum": crate::services::tasks::TYPES},
+        "input": {"type": "object", "description": "analysis: {fileUrl|fileId, operations, agentId?}; agent.run: {agentId|conversationId, content, userId?}; noop: {sleepMs?}"},
+        "callback": {"type": "object", "required": ["url"], "additionalProperties": false, "properties": {
+            "url": public_url, "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "secret": secret}},
+        "timeoutSeconds": {"type": "integer", "minimum": 1}}});
+    let extra = json!({
+        "Event": event,
+        "EventList": {"type": "object", "required": ["events", "pagination"], "properties": {
+            "events": {"type": "array", "items": schema_ref("Event")}, "pagination": cursor}},
+        "Webhook": webhook,
+        "WebhookCreate": {"type": "object", "required": ["url", "events"], "additionalProperties": false, "properties": {
+            "url": public_url, "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": subscribable}},
+            "secret": secret, "description": {"type": ["string", "null"], "maxLength": 500}, "enabled": {"type": "boolean"}}},
+        "WebhookUpdate": {"type": "object", "additionalProperties": false, "properties": {
+            "url": public_url, "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": subscribable}},
+            "description": {"type": "string", "maxLength": 500}, "enabled": {"type": "boolean"}}},
+        "WebhookRotate": {"type": "object", "additionalProperties": false, "properties": {
+            "secret": secret, "gracePeriodSeconds": {"type": "integer", "minimum": 0, "maximum": crate::services::webhooks::MAX_GRACE_SECS}}},
+        "WebhookList": {"type": "object", "required": ["webhooks", "pagination"], "properties": {
+            "webhooks": {"type": "array", "items": schema_ref("Webhook")}, "pagination": schema_ref("Pagination")}},
+        "Delivery": delivery,
+        "DeliveryList": {"type": "object", "required": ["deliveries", "pagination"], "properties": {
+            "deliveries": {"type": "array", "items": schema_ref("Delivery")}, "pagination": cursor}},
+        "Task": task,
+        "TaskCreate": task_create,
+        "TaskList": {"type": "object", "required": ["tasks", "pagination"], "properties": {
+            "tasks": {"type": "array", "items": schema_ref("Task")}, "pagination": cursor}},
+    });
+    let mut all = json!({
         "Conversation": conversation,
         "ConversationCreate": {"type": "object", "required": ["agentId"], "additionalProperties": false, "properties": {
             "agentId": {"type": "string", "minLength": 1},
@@ -238,5 +305,9 @@ fn schemas() -> Value {
         "AccessToken": {"type": "object", "properties": {
             "accessToken": {"type": "string"}, "tokenType": {"const": "Bearer"}, "expiresIn": {"type": "integer"},
             "expiresAt": timestamp, "scopes": {"type": "array", "items": {"type": "string"}}}}
-    })
+    });
+    if let (Some(all), Value::Object(extra)) = (all.as_object_mut(), extra) {
+        all.extend(extra);
+    }
+    all
 }

@@ -105,7 +105,7 @@ impl Runs {
 /// conversation was claimed for this reply (a queued reply starts when its turn comes).
 pub fn start(state: &AppState, sent: &Sent) {
     state.runs.open(&sent.reply.conversation_id, &sent.reply.id);
-    state.events.publish(sent.event.clone());
+    state.publish(sent.event.clone());
     if sent.claimed {
         spawn(state.clone(), sent.reply.id.clone());
     } else {

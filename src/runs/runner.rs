@@ -85,7 +85,7 @@ pub async fn run(state: AppState, reply: message::Model, log: Arc<RunLog>, cance
             }
             emitter.emit(StreamEventKind::Done, payload::done(&reply.id, &stored.status));
             if let Some(event) = event {
-                state.events.publish(event);
+                state.publish(event);
             }
         }
         Err(err) => {

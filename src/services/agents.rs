@@ -11,7 +11,10 @@ use super::{
     pagination::PageRequest,
     skills::{self, SkillRequest},
 };
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    events::{Event, EventKind},
+};
 use entity::{agent, agent_skill};
 
 pub const MEMORY_TYPES: &[&str] = &["conversation", "user", "agent"];
@@ -124,7 +127,13 @@ pub async fn list(db: &DatabaseConnection, account_id: &str, page: PageRequest) 
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]
-pub async fn update(db: &DatabaseConnection, account_id: &str, id: &str, patch: AgentPatch) -> AppResult<agent::Model> {
+/// Changes the fields given and records `agent.updated` in the same transaction; returns the event to publish.
+pub async fn update(
+    db: &DatabaseConnection,
+    account_id: &str,
+    id: &str,
+    patch: AgentPatch,
+) -> AppResult<(agent::Model, Event)> {
     if let Some(name) = &patch.name {
         validate_name(name)?;
     }
@@ -173,15 +182,25 @@ pub async fn update(db: &DatabaseConnection, account_id: &str, id: &str, patch: 
         agent_skill::Entity::delete_many().filter(agent_skill::Column::AgentId.eq(id)).exec(&txn).await?;
         install_all(&txn, account_id, id, &skills).await?;
     }
+    let event = updated_event(account_id, id);
+    super::events::record(&txn, &event).await?;
     txn.commit().await?;
-    Ok(updated)
+    Ok((updated, event))
 }
 
-/// Marks the agent as changed (its skills were installed, updated or removed).
-pub async fn touch(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppResult<agent::Model> {
+fn updated_event(account_id: &str, id: &str) -> Event {
+    Event::new(EventKind::AgentUpdated, account_id, id, serde_json::json!({ "agentId": id }))
+}
+
+/// Marks the agent as changed (its skills were installed, updated or removed) and records `agent.updated` in the
+/// caller's transaction; returns the event to publish after commit.
+pub async fn touch(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppResult<Event> {
     let mut active: agent::ActiveModel = get(db, account_id, id).await?.into();
     active.updated_at = Set(Utc::now());
-    Ok(active.update(db).await?)
+    active.update(db).await?;
+    let event = updated_event(account_id, id);
+    super::events::record(db, &event).await?;
+    Ok(event)
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]

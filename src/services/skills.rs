@@ -3,13 +3,16 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Set,
 };
 use serde_json::Value;
 
-use super::{pagination::PageRequest, skill_config};
-use crate::error::{AppError, AppResult};
+use super::{agents, events, pagination::PageRequest, skill_config};
+use crate::{
+    error::{AppError, AppResult},
+    events::{Event, EventKind},
+};
 use entity::{agent_skill, skill, skill_version};
 
 /// A request to install (or, on agent creation, to include) a skill.
@@ -185,4 +188,56 @@ pub async fn installed_for_agents(
         by_agent.entry(row.agent_id.clone()).or_default().push(row);
     }
     Ok(by_agent)
+}
+
+/// Installs a skill into one of the caller's agents, recording `skill.installed` and `agent.updated` in the same
+/// transaction. Returns the events to publish after commit.
+pub async fn install_into_agent(
+    db: &DatabaseConnection,
+    account_id: &str,
+    agent_id: &str,
+    request: &SkillRequest,
+) -> AppResult<(agent_skill::Model, Vec<Event>)> {
+    let txn = crate::db::begin_write(db).await?;
+    let agent = agents::get(&txn, account_id, agent_id).await?;
+    let installed = install(&txn, account_id, &agent.id, "", request).await?;
+    let event = Event::new(
+        EventKind::SkillInstalled,
+        account_id,
+        &agent.id,
+        serde_json::json!({ "agentId": agent.id, "skillId": installed.skill_id, "version": installed.version }),
+    );
+    events::record(&txn, &event).await?;
+    let updated = agents::touch(&txn, account_id, &agent.id).await?;
+    txn.commit().await?;
+    Ok((installed, vec![event, updated]))
+}
+
+/// [`update_installed`] and `agent.updated`, in one transaction.
+pub async fn update_in_agent(
+    db: &DatabaseConnection,
+    account_id: &str,
+    agent_id: &str,
+    skill_id: &str,
+    patch: InstalledSkillPatch,
+) -> AppResult<(agent_skill::Model, Event)> {
+    let txn = crate::db::begin_write(db).await?;
+    let updated = update_installed(&txn, account_id, agent_id, skill_id, patch).await?;
+    let event = agents::touch(&txn, account_id, agent_id).await?;
+    txn.commit().await?;
+    Ok((updated, event))
+}
+
+/// [`uninstall`] and `agent.updated`, in one transaction.
+pub async fn uninstall_from_agent(
+    db: &DatabaseConnection,
+    account_id: &str,
+    agent_id: &str,
+    skill_id: &str,
+) -> AppResult<Event> {
+    let txn = crate::db::begin_write(db).await?;
+    uninstall(&txn, account_id, agent_id, skill_id).await?;
+    let event = agents::touch(&txn, account_id, agent_id).await?;
+    txn.commit().await?;
+    Ok(event)
 }

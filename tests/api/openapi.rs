@@ -30,6 +30,15 @@ async fn every_route_document_validates(backend: Backend) {
     let sent =
         app.post(&format!("/v2/conversations/{conversation}/messages"), serde_json::json!({"content": "hi"})).await;
     let reply = sent.body["reply"]["id"].as_str().unwrap().to_owned();
+    let receiver = crate::receiver::Receiver::start().await;
+    let hook = app.post("/v2/webhooks", serde_json::json!({"url": receiver.url("/"), "events": ["*"]})).await;
+    let webhook = hook.body["id"].as_str().unwrap().to_owned();
+    let ping = app.post(&format!("/v2/webhooks/{webhook}/test"), serde_json::json!({})).await;
+    let delivery = ping.body["id"].as_str().unwrap().to_owned();
+    let task = app.post("/v2/tasks", serde_json::json!({"type": "noop", "input": {"sleepMs": 30000}})).await;
+    let task = task.body["id"].as_str().unwrap().to_owned();
+    let events = app.get("/v2/events").await;
+    let event = events.body["events"][0]["id"].as_str().unwrap().to_owned();
     // Deletions last, archiving (which stops messages) late, and the agent's own deletion very last, so every
     // route finds what it needs.
     let mut routes: Vec<_> = ROUTES.iter().collect();
@@ -42,7 +51,11 @@ async fn every_route_document_validates(backend: Backend) {
             .replace("{agentId}", &agent)
             .replace("{skillId}", "knowledge-base")
             .replace("{conversationId}", &conversation)
-            .replace("{messageId}", &reply);
+            .replace("{messageId}", &reply)
+            .replace("{webhookId}", &webhook)
+            .replace("{deliveryId}", &delivery)
+            .replace("{taskId}", &task)
+            .replace("{eventId}", &event);
         let body = match route.name {
             "createConversation" => Some(serde_json::json!({"agentId": agent})),
             "sendMessage" => Some(serde_json::json!({"content": "again"})),
@@ -50,6 +63,9 @@ async fn every_route_document_validates(backend: Backend) {
             "updateAgent" => Some(serde_json::json!({"name": "y"})),
             "installSkill" => Some(serde_json::json!({"skillId": "calculator"})),
             "updateInstalledSkill" => Some(serde_json::json!({"enabled": false})),
+            "createWebhook" => Some(serde_json::json!({"url": receiver.url("/2"), "events": ["task.completed"]})),
+            "updateWebhook" => Some(serde_json::json!({"description": "d"})),
+            "createTask" => Some(serde_json::json!({"type": "noop", "input": {}})),
             _ => Some(serde_json::json!({})),
         };
         let body =

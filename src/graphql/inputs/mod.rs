@@ -2,9 +2,13 @@
 pub mod agent;
 pub mod conversation;
 pub mod skill;
+pub mod task;
 pub mod token;
+pub mod webhook;
 
 pub use agent::{CreateAgentInput, UpdateAgentInput};
 pub use conversation::{CreateConversationInput, SendMessageInput};
 pub use skill::{InstallSkillInput, UpdateInstalledSkillInput};
 pub use token::CreateAccessTokenInput;
+pub use task::CreateTaskInput;
+pub use webhook::{CreateWebhookInput, RotateWebhookSecretInput, UpdateWebhookInput};

@@ -1,9 +1,6 @@
 //! Creating, changing and deleting agents.
 use async_graphql::{Context, ID, Object};
-use serde_json::json;
-
 use crate::{
-    events::{Event, EventKind},
     graphql::{
         context::ContextExt,
         errors::GqlResultExt,
@@ -32,13 +29,8 @@ impl AgentMutation {
     async fn update_agent(&self, ctx: &Context<'_>, id: ID, input: UpdateAgentInput) -> async_graphql::Result<Agent> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
         let patch = input.into_patch().gql()?;
-        let updated = agents::update(&app.db, &principal.account_id, &id, patch).await.gql()?;
-        app.events.publish(Event::new(
-            EventKind::AgentUpdated,
-            &principal.account_id,
-            &updated.id,
-            json!({ "agentId": updated.id }),
-        ));
+        let (updated, event) = agents::update(&app.db, &principal.account_id, &id, patch).await.gql()?;
+        app.publish(event);
         Ok(Agent(updated))
     }
 

@@ -29,7 +29,7 @@ impl ConversationMutation {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
         let new = input.into_new().gql()?;
         let (created, event) = conversations::create(&app.db, &principal.account_id, new).await.gql()?;
-        app.events.publish(event);
+        app.publish(event);
         Ok(Conversation(created))
     }
 

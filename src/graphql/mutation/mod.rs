@@ -2,7 +2,9 @@
 mod agents;
 mod conversations;
 mod skills;
+mod tasks;
 mod tokens;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -12,4 +14,6 @@ pub struct Mutation(
     skills::SkillMutation,
     tokens::TokenMutation,
     conversations::ConversationMutation,
+    webhooks::WebhookMutation,
+    tasks::TaskMutation,
 );

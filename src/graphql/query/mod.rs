@@ -2,9 +2,15 @@
 mod agents;
 mod conversations;
 mod skills;
+mod tasks;
 mod viewer;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Query(agents::AgentQuery, skills::SkillQuery, viewer::ViewerQuery, conversations::ConversationQuery);
+pub struct Query(
+    agents::AgentQuery, skills::SkillQuery, viewer::ViewerQuery, conversations::ConversationQuery,
+    webhooks::WebhookQuery,
+    tasks::TaskQuery,
+);

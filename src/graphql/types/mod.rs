@@ -3,6 +3,8 @@ pub mod agent;
 pub mod common;
 pub mod conversation;
 pub mod skill;
+pub mod task;
+pub mod webhook;
 
 pub use agent::{Agent, AgentPage, InstalledSkill};
 pub use common::{AccessToken, Deleted, Pagination, Viewer};
@@ -10,3 +12,5 @@ pub use conversation::{
     Conversation, ConversationPage, DomainEvent, Message, MessagePage, SendMessagePayload, StreamEvent, WhileBusy,
 };
 pub use skill::{Skill, SkillPage};
+pub use task::{Task, TaskPage};
+pub use webhook::{Delivery, DeliveryPage, EventPage, Webhook, WebhookPage};

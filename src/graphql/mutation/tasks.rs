@@ -1,0 +1,43 @@
+//! Creating and cancelling async tasks.
+use async_graphql::{Context, ID, Object};
+
+use crate::{
+    graphql::{context::ContextExt, errors::GqlResultExt, guards::ScopeGuard, inputs::CreateTaskInput, types::Task},
+    services::tasks,
+};
+
+#[derive(Default)]
+pub struct TaskMutation;
+
+#[Object]
+impl TaskMutation {
+    /// Queues a task (REST answers 202); follow it with `task`, the `taskProgress` subscription, webhooks or its
+    /// callback.
+    #[graphql(guard = "ScopeGuard(\"tasks:write\")")]
+    async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> async_graphql::Result<Task> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let config = &app.config;
+        let (model, event) = tasks::create(
+            &app.db,
+            &app.outbound,
+            &principal.account_id,
+            input.into(),
+            config.task_max_attempts,
+            config.task_timeout_secs,
+        )
+        .await
+        .gql()?;
+        app.publish(event);
+        Ok(Task { model, reveal_secret: true })
+    }
+
+    /// Cancels a queued or running task (`task_not_cancellable` once it has ended).
+    #[graphql(guard = "ScopeGuard(\"tasks:write\")")]
+    async fn cancel_task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Task> {
+        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (model, event) = tasks::cancel(&app.db, &principal.account_id, &id).await.gql()?;
+        app.tasks.cancelled(&model.id);
+        app.publish(event);
+        Ok(Task::new(model))
+    }
+}
