@@ -156,7 +156,7 @@ async fn validate_input(db: &impl ConnectionTrait, guard: &OutboundGuard, accoun
         }
         "noop" => {
             if let Some(ms) = fields.get("sleepMs")
-                && !ms.as_u64().is_some_and(|ms| ms <= MAX_NOOP_SLEEP_MS)
+                && ms.as_u64().is_none_or(|ms| ms > MAX_NOOP_SLEEP_MS)
             {
                 return Err(AppError::validation("input.sleepMs", format!("must be an integer from 0 to {MAX_NOOP_SLEEP_MS}")));
             }

@@ -35,11 +35,14 @@ impl Received {
     }
 }
 
+/// A scripted answer: status and extra headers.
+type Answer = (u16, Vec<(&'static str, String)>);
+
 #[derive(Default)]
 struct Inner {
     received: Mutex<Vec<Received>>,
     /// (status, extra headers) answered in order; 200 once empty.
-    script: Mutex<VecDeque<(u16, Vec<(&'static str, String)>)>>,
+    script: Mutex<VecDeque<Answer>>,
     /// Files served on GET (path → (content type, bytes)).
     files: Mutex<Vec<(String, &'static str, Vec<u8>)>>,
 }
