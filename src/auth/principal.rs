@@ -52,6 +52,7 @@ pub const SCOPES: &[&str] = &[
     "webhooks:write",
     "tasks:read",
     "tasks:write",
+    "files:read",
 ];
 
 /// Every scope string a credential may carry: `*`, each resource wildcard, and each scope.

@@ -16,8 +16,8 @@ pub async fn content(State(state): State<HttpState>, Path(id): Path<String>, hea
         Ok(principal) => principal,
         Err(err) => return fail(err),
     };
-    if !principal.allows("tasks:read") {
-        return fail(AppError::forbidden("this credential lacks the `tasks:read` scope"));
+    if !principal.allows("files:read") {
+        return fail(AppError::forbidden("this credential lacks the `files:read` scope"));
     }
     let file = match files::get(&state.app.db, &principal.account_id, &id).await {
         Ok(file) => file,

@@ -406,13 +406,18 @@ pub fn to_json(t: &task::Model) -> Value {
         "input": t.input,
         "result": t.result,
         "error": t.error,
-        "callback": t.callback.as_ref().map(|c| json!({ "url": c.get("url"), "headers": c.get("headers") })),
+        "callback": callback_json(t),
         "attempts": t.attempts,
         "createdAt": format_time(t.created_at),
         "startedAt": time(t.started_at),
         "completedAt": time(t.completed_at),
         "updatedAt": format_time(t.updated_at),
     })
+}
+
+/// The task's callback as shown: `{"url","headers"}`, never the secret.
+pub fn callback_json(t: &task::Model) -> Option<Value> {
+    t.callback.as_ref().map(|c| json!({ "url": c.get("url"), "headers": c.get("headers") }))
 }
 
 /// The callback's signing secret (shown once, in the create response).

@@ -151,17 +151,23 @@ async fn send(state: &AppState, delivery: &webhook_delivery::Model, target: &Tar
     let timestamp = Utc::now().timestamp();
     let secrets: Vec<&str> = target.secrets.iter().map(String::as_str).collect();
     let timeout = Duration::from_secs(state.config.webhook_timeout_secs.max(1));
-    let mut request = state.outbound.client(timeout).post(&target.url);
+    let failed = |error: String| Outcome { status: None, excerpt: None, error: Some(error), retry_after: None, latency: started.elapsed() };
+    // reqwest never resolves literal-IP hosts, so the URL itself is checked first; hostnames are checked again by
+    // the guarded resolver at connect time.
+    if let Err(err) = state.outbound.check_url(&target.url) {
+        return failed(err.to_string());
+    }
+    let client = match state.outbound.try_client(timeout) {
+        Ok(client) => client,
+        Err(err) => return failed(err.to_string()),
+    };
+    let mut request = client.post(&target.url);
     // The caller's own callback headers first; ours (signatures, ids) win on a clash.
     for (name, value) in &target.extra_headers {
         request = request.header(name.as_str(), value.as_str());
     }
     for (name, value) in signing::headers(&secrets, &delivery.id, &delivery.event_type, timestamp, &delivery.payload) {
         request = request.header(name, value);
-    }
-    let failed = |error: String| Outcome { status: None, excerpt: None, error: Some(error), retry_after: None, latency: started.elapsed() };
-    if let Err(err) = state.outbound.check_url(&target.url) {
-        return failed(err.to_string());
     }
     let response = match request.body(delivery.payload.clone()).send().await {
         Ok(response) => response,

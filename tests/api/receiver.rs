@@ -144,3 +144,27 @@ fn verify_in(received: &Received, secret: &str, hex_header: &str) {
     let ts: i64 = timestamp.parse().unwrap();
     assert!((now - ts).abs() < 300, "webhook-timestamp {ts} is not current");
 }
+
+/// Verifies deliveries with the Standard Webhooks reference library (npm `standardwebhooks`, run by Node): one
+/// `valid` or `invalid: …` line per `(delivery, secret)`.
+pub async fn verify_with_library(cases: &[(&Received, &str)]) -> Vec<String> {
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/webhooks");
+    crate::helpers::install_once(DIR, "[ -d node_modules/standardwebhooks ] || npm ci --no-audit --no-fund --silent");
+    let json: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|(received, secret)| {
+            let headers: serde_json::Map<String, serde_json::Value> = ["webhook-id", "webhook-timestamp", "webhook-signature"]
+                .into_iter()
+                .map(|name| (name.to_owned(), serde_json::Value::String(received.header(name))))
+                .collect();
+            serde_json::json!({ "body": received.body, "headers": headers, "secret": secret })
+        })
+        .collect();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), serde_json::to_string(&json).unwrap()).unwrap();
+    let mut node = std::process::Command::new("node");
+    node.args([format!("{DIR}/verify.cjs"), file.path().display().to_string()]);
+    let (ok, output) = crate::helpers::run_tool(node).await;
+    assert!(ok, "{output}");
+    output.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()
+}

@@ -6,13 +6,14 @@ use serde_json::{Value, json};
 use crate::{
     db_tests,
     helpers::{Backend, TestApp, run_tool, spawn_app, spawn_app_with},
-    receiver::{Receiver, verify, verify_previous},
+    receiver::{Receiver, Received, verify, verify_previous, verify_with_library},
 };
 
 db_tests!(
     deliveries_are_signed_both_ways_and_verify_with_the_seed_function,
     failed_deliveries_are_retried_with_backoff_and_every_attempt_recorded,
     gone_disables_the_endpoint_with_an_event,
+    an_endpoint_failing_too_long_is_disabled,
     rotation_signs_with_both_secrets_then_ping_and_redeliver,
     outbound_urls_are_ssrf_guarded,
     bad_webhooks_are_refused_and_other_tenants_see_nothing,
@@ -92,6 +93,12 @@ async fn deliveries_are_signed_both_ways_and_verify_with_the_seed_function(backe
     let (ok, output) = run_tool(node).await;
     assert!(ok, "{output}");
     assert_eq!(output.split_whitespace().collect::<Vec<_>>(), ["true", "false"], "{output}");
+    // The Standard Webhooks reference library accepts the same delivery, and refuses a tampered body.
+    let mut tampered: Received = delivery.clone();
+    tampered.body = tampered.body.replacen("message.received", "message.sent", 1);
+    let verdicts = verify_with_library(&[(delivery, "your-webhook-secret"), (&tampered, "your-webhook-secret")]).await;
+    assert_eq!(verdicts[0], "valid", "{verdicts:?}");
+    assert!(verdicts[1].starts_with("invalid"), "{verdicts:?}");
 }
 
 async fn failed_deliveries_are_retried_with_backoff_and_every_attempt_recorded(backend: Backend) {
@@ -155,6 +162,38 @@ async fn gone_disables_the_endpoint_with_an_event(backend: Backend) {
     assert_eq!(enabled.body["disabledReason"], Value::Null);
 }
 
+async fn an_endpoint_failing_too_long_is_disabled(backend: Backend) {
+    // "Too long" shrunk to 200 ms; the retry schedule (scaled by 0.001) keeps trying meanwhile.
+    let app = spawn_app_with(backend, |config| config.webhook_disable_after_secs = 0).await;
+    let receiver = Receiver::start().await;
+    for _ in 0..5 {
+        receiver.answer(500, vec![]);
+    }
+    let hook = create_webhook(&app, &receiver.url("/down"), json!(["agent.updated"]), None).await;
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let agent = app.seed_agent().await;
+    app.patch(&format!("/v2/agents/{agent}"), json!({ "description": "x" })).await;
+    // First failure starts the streak (failingSince), the next one finds it too long.
+    let list = wait_deliveries(&app, &id, |list| list.iter().any(|d| d["attemptCount"].as_i64() >= Some(2))).await;
+    assert!(list[0]["attempts"].as_array().unwrap().iter().all(|a| a["statusCode"] == 500));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let read = app.get(&format!("/v2/webhooks/{id}")).await;
+        if read.body["enabled"] == false {
+            assert_eq!(read.body["disabledReason"], "the endpoint kept failing");
+            assert!(read.body["failingSince"].is_string());
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never disabled: {}", read.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let events = app.get("/v2/events?type=endpoint.disabled").await;
+    assert_eq!(events.body["events"][0]["data"]["reason"], "the endpoint kept failing");
+    // Its pending delivery is given up without another request.
+    let list = wait_deliveries(&app, &id, |list| list[0]["status"] == "failed").await;
+    assert_eq!(list[0]["lastError"], "the endpoint is disabled", "{list:#?}");
+}
+
 async fn rotation_signs_with_both_secrets_then_ping_and_redeliver(backend: Backend) {
     let app = spawn_app(backend).await;
     let receiver = Receiver::start().await;
@@ -175,6 +214,10 @@ async fn rotation_signs_with_both_secrets_then_ping_and_redeliver(backend: Backe
     verify_previous(first, "old-secret-123");
     assert_eq!(first.header("webhook-signature").split(' ').count(), 2);
     assert!(!first.header("x-openclaw-signature-previous").is_empty());
+    // Receivers on either secret accept it with the reference library; a `whsec_` secret is base64-decoded there.
+    let verdicts = verify_with_library(&[(first, &new_secret), (first, "old-secret-123"), (first, "some-other-secret")]).await;
+    assert_eq!(verdicts[..2], ["valid", "valid"], "{verdicts:?}");
+    assert!(verdicts[2].starts_with("invalid"), "{verdicts:?}");
     // Redeliver: the same event id, a new delivery id.
     let redelivered = app.post(&format!("/v2/webhooks/{id}/deliveries/{}/redeliver", ping.body["id"].as_str().unwrap()), json!({})).await;
     assert_eq!(redelivered.status, 202, "{}", redelivered.text);

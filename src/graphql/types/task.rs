@@ -49,7 +49,7 @@ impl Task {
     }
     /// `{"url","headers"}` POSTed the task when it ends.
     async fn callback(&self) -> Option<Json<Value>> {
-        tasks::to_json(&self.model).get("callback").filter(|c| !c.is_null()).cloned().map(Json)
+        tasks::callback_json(&self.model).map(Json)
     }
     /// The secret the callback is signed with: only in the response that created the task.
     async fn callback_secret(&self) -> Option<String> {
