@@ -50,7 +50,7 @@ pub fn postgres_admin_url() -> String {
 }
 
 /// A database that exists for one test.
-enum TestDb {
+pub enum TestDb {
     Sqlite(#[expect(dead_code, reason = "held so the directory lives as long as the test")] tempfile::TempDir),
     Postgres { name: String },
 }
@@ -96,7 +96,7 @@ impl Drop for TestApp {
     }
 }
 
-async fn fresh_database(backend: Backend) -> (String, TestDb) {
+pub async fn fresh_database(backend: Backend) -> (String, TestDb) {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();

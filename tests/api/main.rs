@@ -9,6 +9,7 @@ mod auth;
 mod chat;
 mod cli;
 mod conversations;
+mod crash;
 mod fake_openai;
 mod graphql;
 mod graphql_http_audit;

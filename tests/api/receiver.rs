@@ -43,6 +43,8 @@ struct Inner {
     received: Mutex<Vec<Received>>,
     /// (status, extra headers) answered in order; 200 once empty.
     script: Mutex<VecDeque<Answer>>,
+    /// Time taken before answering each delivery.
+    delay: Mutex<Duration>,
     /// Files served on GET (path → (content type, bytes)).
     files: Mutex<Vec<(String, &'static str, Vec<u8>)>>,
 }
@@ -60,6 +62,10 @@ async fn handle(State(inner): State<Arc<Inner>>, uri: axum::http::Uri, method: a
             Some((_, content_type, bytes)) => ([("content-type", content_type)], bytes).into_response(),
             None => StatusCode::NOT_FOUND.into_response(),
         };
+    }
+    let delay = *inner.delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     inner.received.lock().unwrap().push(Received {
         path: uri.path().to_owned(),
@@ -90,6 +96,11 @@ impl Receiver {
 
     pub fn answer(&self, status: u16, headers: Vec<(&'static str, String)>) {
         self.inner.script.lock().unwrap().push_back((status, headers));
+    }
+
+    /// A slow receiver: deliveries stay in flight this long.
+    pub fn delay(&self, delay: Duration) {
+        *self.inner.delay.lock().unwrap() = delay;
     }
 
     pub fn serve_file(&self, path: &str, content_type: &'static str, bytes: Vec<u8>) {
