@@ -11,7 +11,7 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::{schedule, signing};
 use crate::{
@@ -23,6 +23,8 @@ use crate::{
 };
 use entity::{webhook, webhook_attempt, webhook_delivery};
 
+/// Most deliveries claimed at once.
+const CLAIM_BATCH: usize = 100;
 /// Longest response excerpt kept per attempt.
 const EXCERPT_BYTES: usize = 1024;
 
@@ -38,33 +40,44 @@ impl DeliveryWorker {
     }
 }
 
-/// Runs the worker until the process ends.
+/// Runs the worker until the process ends: a claiming loop, concurrent senders, and one recorder that stores
+/// the senders' outcomes in batches (one write transaction for many attempts: SQLite has a single writer, and
+/// PostgreSQL is spared a commit per delivery).
 pub fn spawn(state: AppState) {
+    let (outcomes, received) = mpsc::unbounded_channel();
+    tokio::spawn(record_outcomes(state.clone(), received));
     tokio::spawn(async move {
         let config = state.config.clone();
         let permits = Arc::new(Semaphore::new(config.webhook_concurrency.max(1)));
         let poll = Duration::from_millis(config.webhook_poll_ms.max(10));
         loop {
-            let claimed = match claim(&state, permits.available_permits()).await {
+            let free = permits.available_permits();
+            let claimed = match claim(&state, free).await {
                 Ok(claimed) => claimed,
                 Err(err) => {
                     tracing::warn!(error = %err, "claiming webhook deliveries failed");
                     Vec::new()
                 }
             };
-            let full = !claimed.is_empty() && claimed.len() >= permits.available_permits();
+            // Got all we asked for: more may be due. (Compared with what was asked, not with the permits free now:
+            // senders finishing meanwhile must not send the loop to sleep with deliveries waiting.)
+            let full = claimed.len() >= free.min(CLAIM_BATCH);
             for delivery in claimed {
                 let Ok(permit) = permits.clone().acquire_owned().await else { return };
-                let state = state.clone();
+                let (state, outcomes) = (state.clone(), outcomes.clone());
                 tokio::spawn(async move {
                     let id = delivery.id.clone();
-                    if let Err(err) = attempt(&state, delivery).await {
-                        tracing::warn!(delivery_id = %id, error = %err, "recording a delivery attempt failed");
+                    match attempt(&state, delivery).await {
+                        Ok(Some(finished)) => {
+                            let _ = outcomes.send(finished);
+                        }
+                        Ok(None) => {}
+                        Err(err) => tracing::warn!(delivery_id = %id, error = %err, "a delivery attempt failed to run"),
                     }
                     drop(permit);
                 });
             }
-            if full {
+            if full || free == 0 {
                 // Busy: go again as soon as a sender is free.
                 if let Ok(permit) = permits.acquire().await {
                     drop(permit);
@@ -93,7 +106,7 @@ async fn claim(state: &AppState, free: usize) -> AppResult<Vec<webhook_delivery:
             order: "next_attempt_at, id",
             set: "lease_until = {lease}",
         },
-        free.min(100) as u64,
+        free.min(CLAIM_BATCH) as u64,
         now,
         lease,
     )
@@ -196,62 +209,96 @@ async fn send(state: &AppState, delivery: &webhook_delivery::Model, target: &Tar
     }
 }
 
-/// One attempt of one claimed delivery, recorded with its consequences in one transaction.
-async fn attempt(state: &AppState, delivery: webhook_delivery::Model) -> AppResult<()> {
+/// An attempt made, waiting to be recorded.
+struct Finished {
+    delivery: webhook_delivery::Model,
+    webhook_id: Option<String>,
+    outcome: Outcome,
+    at: chrono::DateTime<Utc>,
+}
+
+/// One attempt of one claimed delivery (`None` when it could not be attempted and was given up at once).
+async fn attempt(state: &AppState, delivery: webhook_delivery::Model) -> AppResult<Option<Finished>> {
     let target = match target(state, &delivery).await? {
         Ok(target) => target,
-        Err(reason) => return give_up(state, delivery, reason).await,
+        Err(reason) => return give_up(state, delivery, reason).await.map(|()| None),
     };
     let outcome = send(state, &delivery, &target).await;
-    let now = Utc::now();
-    let number = delivery.attempts + 1;
-    let succeeded = outcome.status.is_some_and(|s| (200..300).contains(&s));
-    let gone = outcome.status == Some(410);
-    let txn = crate::db::begin_write(&state.db).await?;
-    webhook_attempt::ActiveModel {
-        id: Set(crate::ids::new_id("att")),
-        delivery_id: Set(delivery.id.clone()),
-        attempt: Set(number),
-        status_code: Set(outcome.status.map(i32::from)),
-        latency_ms: Set(outcome.latency.as_millis() as i64),
-        response_excerpt: Set(outcome.excerpt.clone()),
-        error: Set(outcome.error.clone()),
-        created_at: Set(now),
+    Ok(Some(Finished { delivery, webhook_id: target.webhook.map(|hook| hook.id), outcome, at: Utc::now() }))
+}
+
+/// Stores outcomes as they come, many per transaction.
+async fn record_outcomes(state: AppState, mut received: mpsc::UnboundedReceiver<Finished>) {
+    const BATCH: usize = 256;
+    let mut batch = Vec::with_capacity(BATCH);
+    while received.recv_many(&mut batch, BATCH).await > 0 {
+        let mut pending = std::mem::take(&mut batch);
+        // A failed write (database briefly unavailable) is retried; the leases outlive a few seconds of retrying,
+        // and if they do not, the deliveries are simply sent again (at least once).
+        for delay in [0u64, 100, 500, 2000] {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            match record_batch(&state, &pending).await {
+                Ok(published) => {
+                    published.into_iter().for_each(|event| state.publish(event));
+                    pending.clear();
+                    break;
+                }
+                Err(err) => tracing::warn!(error = %err, deliveries = pending.len(), "recording delivery attempts failed"),
+            }
+        }
     }
-    .insert(&txn)
-    .await?;
+}
+
+async fn record_batch(state: &AppState, batch: &[Finished]) -> AppResult<Vec<Event>> {
     let schedule = schedule::Schedule { scale: state.config.webhook_retry_scale, max_attempts: state.config.webhook_max_attempts };
-    let next = if succeeded || gone { None } else { schedule.delay_after(number as u32, outcome.retry_after) };
-    let mut active = delivery.clone().into_active_model();
-    active.attempts = Set(number);
-    active.lease_until = Set(None);
-    active.last_status = Set(outcome.status.map(i32::from));
-    active.last_error = Set(outcome.error.clone());
-    active.updated_at = Set(now);
-    match (succeeded, next) {
-        (true, _) => {
-            active.status = Set(webhooks::status::SUCCEEDED.into());
-            active.completed_at = Set(Some(now));
-        }
-        (false, Some(delay)) => {
-            active.next_attempt_at = Set(now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(1)));
-        }
-        (false, None) => {
-            active.status = Set(webhooks::status::FAILED.into());
-            active.completed_at = Set(Some(now));
-        }
-    }
-    active.update(&txn).await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let mut published = Vec::new();
-    if let Some(hook) = target.webhook {
-        published.extend(endpoint_health(state, &txn, hook, succeeded, gone).await?);
+    for Finished { delivery, webhook_id, outcome, at } in batch {
+        let now = *at;
+        let number = delivery.attempts + 1;
+        let succeeded = outcome.status.is_some_and(|s| (200..300).contains(&s));
+        let gone = outcome.status == Some(410);
+        webhook_attempt::ActiveModel {
+            id: Set(crate::ids::new_id("att")),
+            delivery_id: Set(delivery.id.clone()),
+            attempt: Set(number),
+            status_code: Set(outcome.status.map(i32::from)),
+            latency_ms: Set(outcome.latency.as_millis() as i64),
+            response_excerpt: Set(outcome.excerpt.clone()),
+            error: Set(outcome.error.clone()),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        let next = if succeeded || gone { None } else { schedule.delay_after(number as u32, outcome.retry_after) };
+        let mut active = delivery.clone().into_active_model();
+        active.attempts = Set(number);
+        active.lease_until = Set(None);
+        active.last_status = Set(outcome.status.map(i32::from));
+        active.last_error = Set(outcome.error.clone());
+        active.updated_at = Set(now);
+        match (succeeded, next) {
+            (true, _) => {
+                active.status = Set(webhooks::status::SUCCEEDED.into());
+                active.completed_at = Set(Some(now));
+            }
+            (false, Some(delay)) => {
+                active.next_attempt_at =
+                    Set(now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(1)));
+            }
+            (false, None) => {
+                active.status = Set(webhooks::status::FAILED.into());
+                active.completed_at = Set(Some(now));
+            }
+        }
+        active.update(&txn).await?;
+        if let Some(id) = webhook_id {
+            published.extend(endpoint_health(state, &txn, id, succeeded, gone).await?);
+        }
+        tracing::debug!(delivery_id = %delivery.id, attempt = number, status = ?outcome.status, "webhook delivery attempt");
     }
     txn.commit().await?;
-    for event in published {
-        state.publish(event);
-    }
-    tracing::debug!(delivery_id = %delivery.id, attempt = number, status = ?outcome.status, "webhook delivery attempt");
-    Ok(())
+    Ok(published)
 }
 
 /// Tracks how long an endpoint has been failing; `410 Gone`, or failing longer than allowed, disables it with an
@@ -259,10 +306,15 @@ async fn attempt(state: &AppState, delivery: webhook_delivery::Model) -> AppResu
 async fn endpoint_health(
     state: &AppState,
     txn: &impl ConnectionTrait,
-    hook: webhook::Model,
+    webhook_id: &str,
     succeeded: bool,
     gone: bool,
 ) -> AppResult<Option<Event>> {
+    // The endpoint as it is now (an earlier outcome of the same batch may have changed it).
+    let Some(hook) = webhook::Entity::find_by_id(webhook_id).one(txn).await? else { return Ok(None) };
+    if !hook.enabled || (succeeded && hook.failing_since.is_none()) {
+        return Ok(None); // already disabled, or healthy and staying so
+    }
     let now = Utc::now();
     let failing_since = hook.failing_since;
     let too_long = failing_since

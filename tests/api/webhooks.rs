@@ -14,6 +14,7 @@ db_tests!(
     failed_deliveries_are_retried_with_backoff_and_every_attempt_recorded,
     gone_disables_the_endpoint_with_an_event,
     an_endpoint_failing_too_long_is_disabled,
+    a_backlog_drains_without_waiting_for_the_poll,
     rotation_signs_with_both_secrets_then_ping_and_redeliver,
     outbound_urls_are_ssrf_guarded,
     bad_webhooks_are_refused_and_other_tenants_see_nothing,
@@ -192,6 +193,25 @@ async fn an_endpoint_failing_too_long_is_disabled(backend: Backend) {
     // Its pending delivery is given up without another request.
     let list = wait_deliveries(&app, &id, |list| list[0]["status"] == "failed").await;
     assert_eq!(list[0]["lastError"], "the endpoint is disabled", "{list:#?}");
+}
+
+async fn a_backlog_drains_without_waiting_for_the_poll(backend: Backend) {
+    // Two senders, a slow receiver and a 10 s poll: the backlog must flow as senders free up, not once per poll.
+    let app = spawn_app_with(backend, |config| {
+        config.webhook_concurrency = 2;
+        config.webhook_poll_ms = 10_000;
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.delay(Duration::from_millis(100));
+    create_webhook(&app, &receiver.url("/slow"), json!(["conversation.created"]), None).await;
+    let agent = app.seed_agent().await;
+    for _ in 0..12 {
+        assert_eq!(app.post("/v2/conversations", json!({ "agentId": agent })).await.status, 201);
+    }
+    let started = std::time::Instant::now();
+    receiver.wait_for(12, Duration::from_secs(8)).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "the backlog waited for the poll: {:?}", started.elapsed());
 }
 
 async fn rotation_signs_with_both_secrets_then_ping_and_redeliver(backend: Backend) {
