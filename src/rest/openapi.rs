@@ -83,6 +83,7 @@ pub fn document() -> Value {
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         entry[route.method.as_str().to_ascii_lowercase()] = operation;
     }
+    extra_paths(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": {"title": "OpenClaw API", "version": "2.0.0",
@@ -98,6 +99,31 @@ pub fn document() -> Value {
             "schemas": schemas()
         }
     })
+}
+
+/// Endpoints outside the route table: the batch executor and file downloads (binary).
+fn extra_paths(paths: &mut Map<String, Value>) {
+    let error = json!({"description": "error", "content": {"application/json": {"schema": schema_ref("Error")}}});
+    paths.insert("/v2/batch".into(), json!({"post": {
+        "operationId": "batch",
+        "summary": "Run several REST calls in order, each authorised like a request of its own; `{{N.body.field}}` \
+                    in a path or body string refers to an earlier result",
+        "tags": ["batch"],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": schema_ref("BatchRequest")}}},
+        "responses": {
+            "200": {"description": "one result per operation, in order",
+                    "content": {"application/json": {"schema": schema_ref("BatchResponse")}}},
+            "default": error.clone()}}}));
+    paths.insert("/v2/files/{fileId}/content".into(), json!({"get": {
+        "operationId": "getFileContent",
+        "summary": "Download a stored file (task charts)",
+        "tags": ["files"],
+        "parameters": [{"name": "fileId", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {
+            "200": {"description": "the file's bytes, with its Content-Type, ETag and Content-Disposition",
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+            "304": {"description": "not modified (If-None-Match)"},
+            "default": error}}}));
 }
 
 fn schema_ref(name: &str) -> Value {
@@ -224,6 +250,18 @@ fn schemas() -> Value {
             "url": public_url, "headers": {"type": "object", "additionalProperties": {"type": "string"}}, "secret": secret}},
         "timeoutSeconds": {"type": "integer", "minimum": 1}}});
     let extra = json!({
+        "BatchRequest": {"type": "object", "required": ["operations"], "additionalProperties": false, "properties": {
+            "operations": {"type": "array", "minItems": 1, "maxItems": 100,
+                "description": "at most the plan's batch size: free 10, pro 50, enterprise 100",
+                "items": {"type": "object", "required": ["method", "path"], "additionalProperties": false, "properties": {
+                    "method": {"type": "string", "enum": ["GET", "POST", "PATCH", "PUT", "DELETE"]},
+                    "path": {"type": "string", "pattern": "^/", "examples": ["/conversations/{{0.body.id}}/messages"]},
+                    "body": {"type": "object"},
+                    "headers": {"type": "object", "additionalProperties": {"type": "string"}}}}},
+            "atomic": {"type": "boolean", "const": false, "description": "all-or-nothing batches are not supported yet"}}},
+        "BatchResponse": {"type": "object", "required": ["results"], "properties": {
+            "results": {"type": "array", "items": {"type": "object", "required": ["status", "body"], "properties": {
+                "status": {"type": "integer"}, "headers": {"type": "object"}, "body": {}}}}}},
         "Event": event,
         "EventList": {"type": "object", "required": ["events", "pagination"], "properties": {
             "events": {"type": "array", "items": schema_ref("Event")}, "pagination": cursor}},

@@ -3,7 +3,7 @@ use openclaw::auth::Plan;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Backend, read, spawn_app};
+use crate::helpers::{Backend, read, spawn_app, spawn_app_with};
 
 const AGENT_PAGE: &str =
     "query { agents(limit: 100) { agents { id name skills { id version config } } pagination { total } } }";
@@ -102,7 +102,12 @@ async fn errors_carry_codes(backend: Backend) {
 }
 
 async fn agent_pages_load_skills_in_one_batched_query(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // The query counter is the whole pool's: the background workers' polling must not add to it here.
+    let app = spawn_app_with(backend, |config| {
+        config.task_workers = 0;
+        config.webhook_poll_ms = 3_600_000;
+    })
+    .await;
     let queries_for_page = || async {
         let before = app.state.queries.get();
         let page = app.graphql(AGENT_PAGE, json!({})).await;
