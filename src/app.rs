@@ -14,7 +14,6 @@ use axum::{
     serve::ListenerExt,
 };
 use rand::RngCore;
-use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -26,7 +25,7 @@ use tower_http::{
 use crate::{
     auth::{Authenticator, jwt::JwtKeys},
     config::Config,
-    db::{self, QueryCounter},
+    db::{self, Db, QueryCounter},
     events::{Event, EventBus, EventKind, InMemoryBus},
     graphql::{self, AppSchema, documents::DocumentCache},
     llm,
@@ -42,7 +41,7 @@ use crate::{
 /// Shared state: cheap to clone, everything behind `Arc`s.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
     pub events: Arc<dyn EventBus>,
@@ -77,8 +76,9 @@ pub struct HttpState {
 impl AppState {
     /// Connects, migrates and wires the services. Does not bootstrap accounts (see [`bootstrap`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (db, queries) = db::connect(&config).await?;
-        db::migrate(&db).await?;
+        let (pool, queries) = db::connect(&config).await?;
+        db::migrate(&pool).await?;
+        let db = Db::from(pool.clone());
         let secret = match &config.jwt_secret {
             Some(secret) => secret.expose_secret().as_bytes().to_vec(),
             None => {
@@ -91,7 +91,7 @@ impl AppState {
             }
         };
         let auth =
-            Authenticator::new(db.clone(), JwtKeys::new(&secret), Duration::from_secs(config.api_key_cache_secs));
+            Authenticator::new(pool, JwtKeys::new(&secret), Duration::from_secs(config.api_key_cache_secs));
         let llm = llm::Registry::from_config(
             &config.providers,
             config.fallback(),
@@ -136,7 +136,7 @@ impl AppState {
 }
 
 /// Periodic clean-up: expired idempotency keys.
-fn spawn_janitor(db: DatabaseConnection) {
+fn spawn_janitor(db: Db) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {

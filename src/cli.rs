@@ -106,6 +106,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
     let (db, _) = db::connect(&config).await?;
     db::migrate(&db).await?;
+    let db = db::Db::from(db);
     let fail = |e: crate::error::AppError| anyhow::anyhow!(e.public_message());
     match command {
         KeysCommand::Create { account, plan, scopes, name } => {

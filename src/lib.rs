@@ -40,3 +40,5 @@ pub mod tasks;
 pub mod telemetry;
 /// Webhook bodies, signatures, retry schedule and the delivery worker.
 pub mod webhooks;
+/// Where a request's writes go and when their effects are announced (atomic batches).
+pub mod unit_of_work;

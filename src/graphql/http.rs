@@ -10,6 +10,7 @@ use async_graphql::{
     parser::types::{ExecutableDocument, OperationType},
 };
 use axum::{
+    Extension,
     body::Body,
     extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
@@ -20,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::{errors, ordering, request_data, sse};
-use crate::{app::HttpState, error::AppError};
+use crate::{app::HttpState, error::AppError, unit_of_work::UnitOfWork};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 const APPLICATION_JSON: &str = "application/json; charset=utf-8";
@@ -281,8 +282,10 @@ pub async fn graphql_http(
     method: Method,
     headers: HeaderMap,
     RawQuery(raw_query): RawQuery,
+    work: Option<Extension<UnitOfWork>>,
     body: Body,
 ) -> Response {
+    let work = work.map(|Extension(work)| work);
     let Some(mode) = Mode::from_headers(&headers) else {
         return request_error(
             StatusCode::NOT_ACCEPTABLE,
@@ -302,7 +305,7 @@ pub async fn graphql_http(
     };
     let params = match parsed {
         Parsed::One(params) => params,
-        Parsed::Batch(batch) => return execute_batch(&state, batch, principal, mode).await,
+        Parsed::Batch(batch) => return execute_batch(&state, batch, principal, work, mode).await,
     };
     let document = match state.documents.parse(&params.query) {
         Ok(document) => document,
@@ -321,7 +324,7 @@ pub async fn graphql_http(
         request = request.operation_name(name.clone());
     }
     request.set_parsed_query(document.clone());
-    request.data = request_data(&state.app, principal);
+    request.data = request_data(&state.app, principal, work);
     let operation = Operation { document, name: params.operation_name };
     match mode {
         Mode::Json(media) => execute_json(&state, request, media, &operation).await,
@@ -333,7 +336,13 @@ pub async fn graphql_http(
 
 /// A batch: each operation executed in order like a request of its own; the answer is the array of results.
 /// At most the plan's batch size (SPEC §7), JSON responses only.
-async fn execute_batch(state: &HttpState, batch: Vec<Params>, principal: crate::auth::Principal, mode: Mode) -> Response {
+async fn execute_batch(
+    state: &HttpState,
+    batch: Vec<Params>,
+    principal: crate::auth::Principal,
+    work: Option<UnitOfWork>,
+    mode: Mode,
+) -> Response {
     let media = mode.json_media();
     if matches!(mode, Mode::EventStream { .. }) {
         let message = "batched operations are answered as JSON; accept application/json";
@@ -358,7 +367,7 @@ async fn execute_batch(state: &HttpState, batch: Vec<Params>, principal: crate::
             request = request.operation_name(name.clone());
         }
         request.set_parsed_query(document.clone());
-        request.data = request_data(&state.app, principal.clone());
+        request.data = request_data(&state.app, principal.clone(), work.clone());
         let mut response = state.schema.execute(request).await;
         errors::annotate(&mut response);
         if errors::is_request_error(&response) {

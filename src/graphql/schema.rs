@@ -2,7 +2,7 @@
 use async_graphql::Schema;
 
 use super::{loaders::installed_skills_loader, mutation::Mutation, query::Query, subscription::Subscription};
-use crate::{app::AppState, auth::Principal};
+use crate::{app::AppState, auth::Principal, unit_of_work::UnitOfWork};
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
@@ -20,11 +20,14 @@ pub fn build_schema(state: AppState) -> AppSchema {
         .finish()
 }
 
-/// What one execution (an HTTP request, a REST call, a WebSocket subscription) carries: the caller, and fresh
-/// dataloaders whose caches live exactly as long as the request.
-pub fn request_data(state: &AppState, principal: Principal) -> async_graphql::Data {
+/// What one execution (an HTTP request, a REST call, a WebSocket subscription) carries: the caller, its unit of
+/// work (`None`: a request on its own), and fresh dataloaders whose caches live exactly as long as the request and
+/// read through the same handle as its writes (inside an atomic batch they see what earlier operations wrote).
+pub fn request_data(state: &AppState, principal: Principal, work: Option<UnitOfWork>) -> async_graphql::Data {
+    let work = work.unwrap_or_else(|| UnitOfWork::immediate(state.db.clone()));
     let mut data = async_graphql::Data::default();
     data.insert(principal);
-    data.insert(installed_skills_loader(state.db.clone()));
+    data.insert(installed_skills_loader(work.db().clone()));
+    data.insert(work);
     data
 }

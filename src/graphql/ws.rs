@@ -80,7 +80,7 @@ async fn serve(
         let principal = authenticate(&app, &payload, header_principal)
             .await
             .map_err(|err| async_graphql::Error::new(format!("{FORBIDDEN_PREFIX}{}", err.public_message())))?;
-        Ok(request_data(&app, principal))
+        Ok(request_data(&app, principal, None))
     };
     let sink = out.clone().sink_map_err(|_| axum::Error::new(std::io::Error::other("connection writer stopped")));
     if transport_ws {

@@ -3,8 +3,11 @@
 //! own — in order. A later operation may use an earlier result: `{{N.body.field}}` (N = 0-based index; also
 //! `{{N.status}}`) in its path or in any string of its body. A string that is exactly one reference takes the
 //! referenced JSON value (number, object…); inside a longer string the value is interpolated as text.
-//! One operation's failure does not stop the others. More operations than the plan allows → 400
-//! `batch_too_large`, nothing runs.
+//! One operation's failure does not stop the others — unless the batch is `"atomic": true`: then all operations
+//! write into one transaction that commits only if every one succeeds (see [`atomic`]). More operations than the
+//! plan allows → 400 `batch_too_large`, nothing runs.
+use std::sync::Arc;
+
 use axum::{
     body::Body,
     extract::State,
@@ -16,7 +19,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::problem::{self, request_id};
-use crate::{app::HttpState, auth::Plan, error::AppError};
+use crate::{app::HttpState, auth::Plan, error::AppError, unit_of_work::UnitOfWork};
 
 /// The most operations one batch may carry, per plan (SPEC §7).
 pub fn max_operations(plan: Plan) -> usize {
@@ -69,12 +72,6 @@ pub async fn batch(State(state): State<HttpState>, headers: HeaderMap, body: Bod
             return fail(AppError::BadRequest { code: "invalid_json", message: format!("batch body: {err}") });
         }
     };
-    if request.atomic {
-        return fail(AppError::BadRequest {
-            code: "atomic_unsupported",
-            message: "atomic batches are not supported yet; send the operations without \"atomic\"".into(),
-        });
-    }
     let max = max_operations(principal.plan);
     if request.operations.len() > max {
         return fail(AppError::BadRequest {
@@ -88,37 +85,136 @@ pub async fn batch(State(state): State<HttpState>, headers: HeaderMap, body: Bod
     let Some(router) = state.router.get().cloned() else {
         return fail(AppError::Internal(anyhow::anyhow!("batch router not initialised")));
     };
+    let batch = Batch { router, headers: &headers, request_id: &request_id };
+    if request.atomic {
+        return atomic(&state, &batch, request.operations).await;
+    }
     let mut results: Vec<Value> = Vec::with_capacity(request.operations.len());
-    for (index, operation) in request.operations.into_iter().enumerate() {
-        let result = match prepare(&operation, &results) {
-            Err(message) => json!({ "status": 400, "body": error_body("invalid_operation", &message, &request_id) }),
-            Ok((method, uri, body)) => {
-                let mut call = Request::builder().method(method).uri(&uri);
-                for name in FORWARDED {
-                    if let Some(value) = headers.get(name) {
-                        call = call.header(name, value.clone());
-                    }
-                }
-                for (name, value) in operation.headers.iter().flatten() {
-                    if let Some(value) = value.as_str() {
-                        call = call.header(name.as_str(), value);
-                    }
-                }
-                let call = match &body {
-                    Some(body) => call
-                        .header(header::CONTENT_TYPE, "application/json")
-                        .body(Body::from(serde_json::to_vec(body).unwrap_or_default())),
-                    None => call.body(Body::empty()),
-                };
-                match call {
-                    Ok(call) => run(router.clone(), call).await,
-                    Err(err) => json!({ "status": 400, "body": error_body("invalid_operation", &format!("operation {index}: {err}"), &request_id) }),
-                }
-            }
-        };
+    for (index, operation) in request.operations.iter().enumerate() {
+        let result = batch.run(index, operation, &results, None).await;
         results.push(result);
     }
-    let mut response = (StatusCode::OK, serde_json::to_vec(&json!({ "results": results })).unwrap_or_default()).into_response();
+    json_response(StatusCode::OK, &json!({ "results": results }))
+}
+
+/// What every operation of one batch shares.
+struct Batch<'a> {
+    router: axum::Router,
+    headers: &'a HeaderMap,
+    request_id: &'a str,
+}
+
+impl Batch<'_> {
+    /// Runs one operation through the router (inside `work`'s transaction when the batch is atomic).
+    async fn run(&self, index: usize, operation: &Operation, results: &[Value], work: Option<&UnitOfWork>) -> Value {
+        let (method, uri, body) = match prepare(operation, results) {
+            Ok(prepared) => prepared,
+            Err(message) => return json!({ "status": 400, "body": error_body("invalid_operation", &message, self.request_id) }),
+        };
+        let mut call = Request::builder().method(method).uri(&uri);
+        for name in FORWARDED {
+            if let Some(value) = self.headers.get(name) {
+                call = call.header(name, value.clone());
+            }
+        }
+        for (name, value) in operation.headers.iter().flatten() {
+            if let Some(value) = value.as_str() {
+                call = call.header(name.as_str(), value);
+            }
+        }
+        if let Some(work) = work {
+            call = call.extension(work.clone());
+        }
+        let call = match &body {
+            Some(body) => call
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(serde_json::to_vec(body).unwrap_or_default())),
+            None => call.body(Body::empty()),
+        };
+        match call {
+            Ok(call) => run(self.router.clone(), call).await,
+            Err(err) => {
+                json!({ "status": 400, "body": error_body("invalid_operation", &format!("operation {index}: {err}"), self.request_id) })
+            }
+        }
+    }
+}
+
+/// `"atomic": true`: every operation writes into one transaction, committed only if all of them succeed. The
+/// first failure stops the batch and rolls everything back; its result is returned as it was, the others as
+/// `424` (`rolled_back` before it, `not_run` after it). Events and worker wake-ups wait for the commit, so nothing
+/// is announced about a batch that did not happen.
+async fn atomic(state: &HttpState, batch: &Batch<'_>, operations: Vec<Operation>) -> Response {
+    let fail = |err: AppError| problem::from_app_error(err, batch.request_id);
+    let txn = match crate::db::begin_write(&state.app.db).await {
+        Ok(txn) => Arc::new(txn),
+        Err(err) => return fail(err.into()),
+    };
+    let work = UnitOfWork::atomic(txn.clone());
+    let mut results: Vec<Value> = Vec::with_capacity(operations.len());
+    let mut failed = None;
+    for (index, operation) in operations.iter().enumerate() {
+        let result = batch.run(index, operation, &results, Some(&work)).await;
+        let failure = is_failure(&result);
+        results.push(result);
+        if failure {
+            failed = Some(index);
+            break;
+        }
+    }
+    let deferred = work.take_deferred();
+    drop(work);
+    let Some(failed) = failed else {
+        // Every operation has answered, so nothing else holds the transaction.
+        let Ok(txn) = Arc::try_unwrap(txn) else {
+            return fail(AppError::Internal(anyhow::anyhow!("an atomic batch's transaction was still in use at commit")));
+        };
+        if let Err(err) = txn.commit().await {
+            return fail(err.into());
+        }
+        deferred.into_iter().for_each(|action| action(&state.app));
+        return json_response(StatusCode::OK, &json!({ "committed": true, "results": results }));
+    };
+    if let Ok(txn) = Arc::try_unwrap(txn)
+        && let Err(err) = txn.rollback().await
+    {
+        tracing::warn!(error = %err, "an atomic batch's rollback failed; the connection discards it");
+    }
+    let cause = &results[failed];
+    let status = cause["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(400);
+    let code = cause["body"]["error"]["code"]
+        .as_str()
+        .or(cause["body"]["errors"][0]["extensions"]["code"].as_str())
+        .unwrap_or("operation_failed")
+        .to_owned();
+    let message = format!("operation {failed} failed ({status} {code}); nothing in the batch was applied");
+    let not_applied = |index: usize, code: &str, why: &str| {
+        json!({ "status": 424, "body": error_body(code, &format!("operation {index} {why} because operation {failed} failed"), batch.request_id) })
+    };
+    let results: Vec<Value> = (0..operations.len())
+        .map(|index| match index.cmp(&failed) {
+            std::cmp::Ordering::Less => not_applied(index, "rolled_back", "was rolled back"),
+            std::cmp::Ordering::Equal => results[failed].clone(),
+            std::cmp::Ordering::Greater => not_applied(index, "not_run", "did not run"),
+        })
+        .collect();
+    let mut error = error_body("batch_rolled_back", &message, batch.request_id);
+    error["error"]["operation"] = json!(failed);
+    error["committed"] = json!(false);
+    error["results"] = Value::Array(results);
+    let status = StatusCode::from_u16(status).ok().filter(|s| s.is_client_error() || s.is_server_error());
+    json_response(status.unwrap_or(StatusCode::BAD_REQUEST), &error)
+}
+
+/// An operation failed if its status says so, or — for `/graphql` — its body carries errors.
+fn is_failure(result: &Value) -> bool {
+    let status = result["status"].as_u64().unwrap_or(500);
+    let graphql_errors = result["body"]["errors"].as_array().is_some_and(|errors| !errors.is_empty());
+    status >= 400 || graphql_errors
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }

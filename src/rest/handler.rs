@@ -4,7 +4,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Name, Value, Variables, parser::types::ExecutableDocument};
 use axum::{
-    Router,
+    Extension, Router,
     body::Body,
     extract::{Path, RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -24,6 +24,7 @@ use crate::{
     error::AppError,
     graphql::{errors, request_data},
     services,
+    unit_of_work::UnitOfWork,
 };
 
 /// A route with its document parsed once, at start-up.
@@ -67,8 +68,10 @@ pub fn router(routes: Arc<CompiledRoutes>) -> Router<HttpState> {
                             path: Path<HashMap<String, String>>,
                             query: RawQuery,
                             headers: HeaderMap,
+                            work: Option<Extension<UnitOfWork>>,
                             body: Body| async move {
-            execute(state, &routes.0[index], Call { path: path.0, raw_query: query.0, headers }, body).await
+            let work = work.map(|Extension(work)| work);
+            execute(state, &routes.0[index], Call { path: path.0, raw_query: query.0, headers, work }, body).await
         };
         let filter = MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET);
         match by_path.iter_mut().find(|(path, _, _)| *path == route.path) {
@@ -105,6 +108,15 @@ pub(super) struct Call {
     pub path: HashMap<String, String>,
     pub raw_query: Option<String>,
     pub headers: HeaderMap,
+    /// Set by an atomic batch: the transaction this call writes into.
+    pub work: Option<UnitOfWork>,
+}
+
+impl Call {
+    /// The database handle this call reads and writes through.
+    pub fn db<'a>(&'a self, state: &'a HttpState) -> &'a crate::db::Db {
+        self.work.as_ref().map_or(&state.app.db, UnitOfWork::db)
+    }
 }
 
 async fn execute(State(state): State<HttpState>, compiled: &CompiledRoute, call: Call, body: Body) -> Response {
@@ -129,14 +141,14 @@ async fn execute(State(state): State<HttpState>, compiled: &CompiledRoute, call:
     let account_id = principal.account_id.clone();
     let fingerprint = services::idempotency::fingerprint(route.method.as_str(), &concrete_path(route, &call), &bytes);
     let ttl = chrono::Duration::seconds(i64::try_from(state.app.config.idempotency_ttl_secs).unwrap_or(86_400));
-    match services::idempotency::begin(&state.app.db, &account_id, &key, &fingerprint, ttl).await {
+    match services::idempotency::begin(call.db(&state), &account_id, &key, &fingerprint, ttl).await {
         Err(err) => problem::from_app_error(err, &request_id),
         Ok(services::idempotency::Begin::Replay(remembered)) => {
             idempotency::replay(&state, compiled, &call, bytes, principal, remembered).await
         }
         Ok(services::idempotency::Begin::Fresh) => {
             let response = respond(&state, compiled, &call, bytes, principal, None).await;
-            idempotency::remember(&state, &account_id, &key, response).await
+            idempotency::remember(call.db(&state), &account_id, &key, response).await
         }
     }
 }
@@ -171,7 +183,7 @@ pub(super) async fn respond(
     }
     let mut request = async_graphql::Request::new(route.document).variables(variables);
     request.set_parsed_query(compiled.document.clone());
-    request.data = request_data(&state.app, principal);
+    request.data = request_data(&state.app, principal, call.work.clone());
     let mut response = state.schema.execute(request).await;
     if let Some(problem) = error_response(&mut response, &request_id) {
         return problem;

@@ -16,6 +16,7 @@ use super::{
 use crate::{
     app::HttpState,
     auth::Principal,
+    db::Db,
     error::AppError,
     services::idempotency::{self, Remembered},
 };
@@ -34,8 +35,7 @@ pub fn key_of(route: &Route, headers: &HeaderMap) -> Result<Option<String>, AppE
 }
 
 /// Stores what a fresh request answered (or forgets the key after a server error, so it can be retried).
-pub async fn remember(state: &HttpState, account_id: &str, key: &str, response: Response) -> Response {
-    let db = &state.app.db;
+pub async fn remember(db: &Db, account_id: &str, key: &str, response: Response) -> Response {
     let status = response.status();
     if status.is_server_error() {
         if let Err(err) = idempotency::abandon(db, account_id, key).await {

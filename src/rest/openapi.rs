@@ -258,10 +258,13 @@ fn schemas() -> Value {
                     "path": {"type": "string", "pattern": "^/", "examples": ["/conversations/{{0.body.id}}/messages"]},
                     "body": {"type": "object"},
                     "headers": {"type": "object", "additionalProperties": {"type": "string"}}}}},
-            "atomic": {"type": "boolean", "const": false, "description": "all-or-nothing batches are not supported yet"}}},
+            "atomic": {"type": "boolean", "default": false, "description": "all operations in one transaction: committed only if every one succeeds (status < 400, no GraphQL errors); otherwise nothing is applied and the answer is the failing operation's status with error `batch_rolled_back`. Sending a message or cancelling a reply (model runs) is refused inside (`not_atomic`)."}}},
         "BatchResponse": {"type": "object", "required": ["results"], "properties": {
+            "committed": {"type": "boolean", "description": "atomic batches only"},
+            "error": {"type": "object", "description": "a rolled-back atomic batch: code `batch_rolled_back`, `operation` = index of the failing operation"},
             "results": {"type": "array", "items": {"type": "object", "required": ["status", "body"], "properties": {
-                "status": {"type": "integer"}, "headers": {"type": "object"}, "body": {}}}}}},
+                "status": {"type": "integer", "description": "424 for operations of a rolled-back atomic batch other than the failing one (`rolled_back` / `not_run`)"},
+                "headers": {"type": "object"}, "body": {}}}}}},
         "Event": event,
         "EventList": {"type": "object", "required": ["events", "pagination"], "properties": {
             "events": {"type": "array", "items": schema_ref("Event")}, "pagination": cursor}},

@@ -56,7 +56,7 @@ pub async fn respond(state: &HttpState, request: StreamRequest<'_>, replay_of: O
     variables.insert(Name::new("after"), Value::Number(after.into()));
     let mut subscription = async_graphql::Request::new(request.spec.subscription).variables(variables);
     subscription.set_parsed_query(request.documents.1.clone());
-    subscription.data = request_data(&state.app, request.principal);
+    subscription.data = request_data(&state.app, request.principal, None);
     let results = state.schema.execute_stream(subscription);
     let field = request.spec.field;
     let events = async_stream::stream! {
@@ -100,7 +100,7 @@ pub async fn respond(state: &HttpState, request: StreamRequest<'_>, replay_of: O
 async fn start(state: &HttpState, request: &StreamRequest<'_>, request_id: &str) -> Result<String, Response> {
     let mut start = async_graphql::Request::new(request.spec.start).variables(request.variables.clone());
     start.set_parsed_query(request.documents.0.clone());
-    start.data = request_data(&state.app, request.principal.clone());
+    start.data = request_data(&state.app, request.principal.clone(), None);
     let mut response = state.schema.execute(start).await;
     if let Some(problem) = error_response(&mut response, request_id) {
         return Err(problem);

@@ -1,7 +1,8 @@
 //! Accounts (tenants) and their API keys: creation, listing, revocation and the first-start bootstrap.
+use crate::db::Db;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     Set,
 };
 
@@ -24,7 +25,7 @@ pub struct KeySummary {
 }
 
 /// Finds an account by name or creates it on `plan`.
-pub async fn find_or_create(db: &DatabaseConnection, name: &str, plan: Plan) -> AppResult<account::Model> {
+pub async fn find_or_create(db: &Db, name: &str, plan: Plan) -> AppResult<account::Model> {
     if name.trim().is_empty() || name.len() > 100 {
         return Err(AppError::validation("account", "must be 1-100 characters"));
     }
@@ -41,7 +42,7 @@ pub async fn find_or_create(db: &DatabaseConnection, name: &str, plan: Plan) -> 
 }
 
 /// Sets an account's plan.
-pub async fn set_plan(db: &DatabaseConnection, account: account::Model, plan: Plan) -> AppResult<account::Model> {
+pub async fn set_plan(db: &Db, account: account::Model, plan: Plan) -> AppResult<account::Model> {
     if account.plan == plan.as_str() {
         return Ok(account);
     }
@@ -53,7 +54,7 @@ pub async fn set_plan(db: &DatabaseConnection, account: account::Model, plan: Pl
 /// Creates an API key and returns its secret, which is never stored and cannot be shown again.
 #[tracing::instrument(skip_all, fields(account_id = %account_id), err(level = "debug"))]
 pub async fn create_key(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     name: Option<String>,
     scopes: Vec<String>,
@@ -74,7 +75,7 @@ pub async fn create_key(
 }
 
 /// Every key of every account (or of one account), newest first.
-pub async fn list_keys(db: &DatabaseConnection, account_name: Option<&str>) -> AppResult<Vec<KeySummary>> {
+pub async fn list_keys(db: &Db, account_name: Option<&str>) -> AppResult<Vec<KeySummary>> {
     let accounts = account::Entity::find().all(db).await?;
     let mut query = key_entity::Entity::find().order_by_desc(key_entity::Column::Id);
     if let Some(name) = account_name {
@@ -97,7 +98,7 @@ pub async fn list_keys(db: &DatabaseConnection, account_name: Option<&str>) -> A
 
 /// Revokes a key by id or by its visible prefix.
 #[tracing::instrument(skip_all, fields(key = %id_or_prefix), err(level = "debug"))]
-pub async fn revoke_key(db: &DatabaseConnection, id_or_prefix: &str) -> AppResult<key_entity::Model> {
+pub async fn revoke_key(db: &Db, id_or_prefix: &str) -> AppResult<key_entity::Model> {
     let key = key_entity::Entity::find()
         .filter(
             Condition::any()
@@ -116,7 +117,7 @@ pub async fn revoke_key(db: &DatabaseConnection, id_or_prefix: &str) -> AppResul
 }
 
 /// On first start with no accounts, creates `default` with an all-scopes key and returns the key's secret.
-pub async fn bootstrap(db: &DatabaseConnection) -> AppResult<Option<String>> {
+pub async fn bootstrap(db: &Db) -> AppResult<Option<String>> {
     if account::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }

@@ -1,8 +1,9 @@
 //! Agents: creation (with their initial skills, in one transaction), reads, updates and deletion, all scoped
 //! to the caller's account. Another tenant's agent is indistinguishable from a missing one.
+use crate::db::Db;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 
@@ -51,7 +52,7 @@ pub struct AgentPatch {
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %account_id), err(level = "debug"))]
-pub async fn create(db: &DatabaseConnection, account_id: &str, new: NewAgent) -> AppResult<agent::Model> {
+pub async fn create(db: &Db, account_id: &str, new: NewAgent) -> AppResult<agent::Model> {
     validate_name(&new.name)?;
     validate_common(
         new.description.as_deref(),
@@ -119,7 +120,7 @@ pub async fn get_with_skills(
 
 /// One page of the caller's agents, newest first.
 #[tracing::instrument(skip_all, fields(account_id = %account_id), err(level = "debug"))]
-pub async fn list(db: &DatabaseConnection, account_id: &str, page: PageRequest) -> AppResult<(Vec<agent::Model>, u64)> {
+pub async fn list(db: &Db, account_id: &str, page: PageRequest) -> AppResult<(Vec<agent::Model>, u64)> {
     let query = agent::Entity::find().filter(agent::Column::AccountId.eq(account_id));
     let total = query.clone().count(db).await?;
     let agents = query.order_by_desc(agent::Column::Id).offset(page.offset()).limit(page.limit).all(db).await?;
@@ -129,7 +130,7 @@ pub async fn list(db: &DatabaseConnection, account_id: &str, page: PageRequest) 
 #[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]
 /// Changes the fields given and records `agent.updated` in the same transaction; returns the event to publish.
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     id: &str,
     patch: AgentPatch,
@@ -204,7 +205,7 @@ pub async fn touch(db: &impl ConnectionTrait, account_id: &str, id: &str) -> App
 }
 
 #[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]
-pub async fn delete(db: &DatabaseConnection, account_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete(db: &Db, account_id: &str, id: &str) -> AppResult<()> {
     let txn = crate::db::begin_write(db).await?;
     let agent = get(&txn, account_id, id).await?;
     agent_skill::Entity::delete_many().filter(agent_skill::Column::AgentId.eq(&agent.id)).exec(&txn).await?;

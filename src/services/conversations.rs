@@ -1,8 +1,9 @@
 //! Conversations: opened with one agent, optionally for one end user (`context.userId`), with settings that
 //! override the agent's model settings. Scoped to the caller's account like everything else.
+use crate::db::Db;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use serde_json::{Value, json};
@@ -45,7 +46,7 @@ pub struct ConversationFilter {
 /// publish once committed.
 #[tracing::instrument(skip_all, fields(account_id = %account_id), err(level = "debug"))]
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     new: NewConversation,
 ) -> AppResult<(conversation::Model, Event)> {
@@ -136,7 +137,7 @@ pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppRe
 
 /// A page of the caller's conversations, newest first.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     filter: ConversationFilter,
     cursor: &CursorRequest,
@@ -163,7 +164,7 @@ pub async fn list(
 
 /// Sets `status` (`active` or `archived`). Archived conversations keep their history but take no new messages.
 pub async fn set_status(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     id: &str,
     status: &str,
@@ -176,7 +177,7 @@ pub async fn set_status(
 }
 
 /// Deletes the conversation and its messages (cascade).
-pub async fn delete(db: &DatabaseConnection, account_id: &str, id: &str) -> AppResult<conversation::Model> {
+pub async fn delete(db: &Db, account_id: &str, id: &str) -> AppResult<conversation::Model> {
     let current = get(db, account_id, id).await?;
     conversation::Entity::delete_by_id(id).filter(conversation::Column::AccountId.eq(account_id)).exec(db).await?;
     Ok(current)

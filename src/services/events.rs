@@ -1,7 +1,8 @@
 //! The event log (outbox): every domain event is inserted in the transaction of the change that caused it,
 //! together with one pending delivery per subscribed webhook endpoint, and published on the bus only after that
 //! transaction commits (so nobody hears of a change that was rolled back, and nothing committed goes unsent).
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use crate::db::Db;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::{
     cursor::{CursorInfo, CursorRequest},
@@ -41,7 +42,7 @@ pub fn parse_types(field: &str, names: &[String]) -> AppResult<Vec<EventKind>> {
 
 /// The account's events in the order they happened (oldest first), optionally of some types, after a cursor.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     types: &[EventKind],
     cursor: CursorRequest,
@@ -59,7 +60,7 @@ pub async fn list(
 }
 
 /// One event of this account.
-pub async fn get(db: &DatabaseConnection, account_id: &str, id: &str) -> AppResult<Event> {
+pub async fn get(db: &Db, account_id: &str, id: &str) -> AppResult<Event> {
     event::Entity::find_by_id(id)
         .filter(event::Column::AccountId.eq(account_id))
         .one(db)

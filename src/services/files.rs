@@ -1,8 +1,9 @@
 //! Stored files: metadata rows here, bytes in the storage backend. (Uploads arrive with the files issue; tasks
 //! store their outputs, such as charts, through [`store`].)
+use crate::db::Db;
 use bytes::Bytes;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -13,7 +14,7 @@ use entity::file;
 
 /// Stores bytes and their metadata; the bytes are written first, so a row never points at nothing.
 pub async fn store(
-    db: &DatabaseConnection,
+    db: &Db,
     storage: &dyn FileStorage,
     account_id: &str,
     name: &str,

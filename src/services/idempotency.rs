@@ -2,9 +2,10 @@
 //! retry with the same key and the same request gets that response again without the work being redone; the
 //! same key with a different request is refused (422), and a retry while the first is still running gets 409.
 //! Server errors (5xx) are not remembered, so they can be retried.
+use crate::db::Db;
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::OnConflict,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict,
 };
 use sha2::{Digest, Sha256};
 
@@ -46,7 +47,7 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
 }
 
 pub async fn begin(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     key: &str,
     request_hash: &str,
@@ -100,7 +101,7 @@ pub async fn begin(
 
 /// Remembers the response of a fresh request.
 pub async fn complete(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     key: &str,
     status: u16,
@@ -119,12 +120,12 @@ pub async fn complete(
 }
 
 /// Forgets a key whose request failed on our side, so the client may retry it.
-pub async fn abandon(db: &DatabaseConnection, account_id: &str, key: &str) -> AppResult<()> {
+pub async fn abandon(db: &Db, account_id: &str, key: &str) -> AppResult<()> {
     Entity::delete_by_id((account_id.to_owned(), key.to_owned())).exec(db).await?;
     Ok(())
 }
 
 /// Deletes expired keys (run periodically).
-pub async fn purge_expired(db: &DatabaseConnection) -> AppResult<u64> {
+pub async fn purge_expired(db: &Db) -> AppResult<u64> {
     Ok(Entity::delete_many().filter(Column::ExpiresAt.lte(Utc::now())).exec(db).await?.rows_affected)
 }

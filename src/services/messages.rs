@@ -1,8 +1,9 @@
 //! Messages: storing what the user said (with its reply placeholder, atomically claiming the conversation),
 //! finishing replies, and reading history. The generation itself lives in `crate::runs`.
+use crate::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, sea_query::Expr,
 };
 use serde::Deserialize;
@@ -119,7 +120,7 @@ fn attachments_json(attachments: &[Attachment]) -> Option<Value> {
 /// conversation either refuses (409, nothing stored) or queues the reply, as `while_busy` says.
 #[tracing::instrument(skip_all, fields(account_id = %account_id, conversation_id = %conversation_id), err(level = "debug"))]
 pub async fn store_user_message(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     conversation_id: &str,
     new: NewMessage,
@@ -208,7 +209,7 @@ pub async fn store_user_message(
 }
 
 /// Claims the conversation for its oldest queued reply, if it is free. Returns the claimed reply's id.
-pub async fn claim_next_queued(db: &DatabaseConnection, conversation_id: &str) -> AppResult<Option<String>> {
+pub async fn claim_next_queued(db: &Db, conversation_id: &str) -> AppResult<Option<String>> {
     let txn = crate::db::begin_write(db).await?;
     let next = message::Entity::find()
         .filter(message::Column::ConversationId.eq(conversation_id))
@@ -266,7 +267,7 @@ pub struct Outcome {
 /// frees the conversation, in one transaction.
 #[tracing::instrument(skip_all, fields(reply_id = %reply.id), err(level = "debug"))]
 pub async fn finish_reply(
-    db: &DatabaseConnection,
+    db: &Db,
     reply: &message::Model,
     outcome: Outcome,
 ) -> AppResult<(message::Model, Option<Event>)> {
@@ -314,7 +315,7 @@ pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppRe
 
 /// A page of a conversation's messages, oldest first.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     conversation_id: &str,
     cursor: &CursorRequest,
@@ -351,7 +352,7 @@ pub async fn history(
 /// On start-up: replies left `in_progress` or `queued` by a previous process can never finish; they are marked
 /// failed (`interrupted`) and their conversations freed. (Single-instance: with several instances sharing a
 /// database this needs run leases, which come with the scale-out work.)
-pub async fn fail_interrupted(db: &DatabaseConnection) -> AppResult<u64> {
+pub async fn fail_interrupted(db: &Db) -> AppResult<u64> {
     let now = Utc::now();
     let failed = message::Entity::update_many()
         .col_expr(message::Column::Status, Expr::value(status::FAILED))

@@ -1,9 +1,10 @@
 //! The skills catalog and skills installed into agents.
+use crate::db::Db;
 use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Set,
 };
 use serde_json::Value;
@@ -193,7 +194,7 @@ pub async fn installed_for_agents(
 /// Installs a skill into one of the caller's agents, recording `skill.installed` and `agent.updated` in the same
 /// transaction. Returns the events to publish after commit.
 pub async fn install_into_agent(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     agent_id: &str,
     request: &SkillRequest,
@@ -215,7 +216,7 @@ pub async fn install_into_agent(
 
 /// [`update_installed`] and `agent.updated`, in one transaction.
 pub async fn update_in_agent(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     agent_id: &str,
     skill_id: &str,
@@ -230,7 +231,7 @@ pub async fn update_in_agent(
 
 /// [`uninstall`] and `agent.updated`, in one transaction.
 pub async fn uninstall_from_agent(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     agent_id: &str,
     skill_id: &str,

@@ -1,9 +1,10 @@
 //! Async tasks: a durable queue in the database. Creating a task stores it `queued` (and `task.created`); workers
 //! claim it with a lease (see [`crate::tasks`]); its end is stored with `task.completed` / `task.failed` and, when
 //! the task names a callback, a signed callback delivery — all in one transaction.
+use crate::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Map, Value, json};
@@ -169,7 +170,7 @@ async fn validate_input(db: &impl ConnectionTrait, guard: &OutboundGuard, accoun
 /// Stores a new task, `queued`, with `task.created`. Returns the task, the event, and the callback secret when
 /// the server generated it (shown only in this response).
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     guard: &OutboundGuard,
     account_id: &str,
     new: NewTask,
@@ -230,7 +231,7 @@ pub async fn get_any(db: &impl ConnectionTrait, id: &str) -> AppResult<task::Mod
 
 /// The account's tasks, newest first.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     status_filter: Option<String>,
     type_filter: Option<String>,
@@ -257,7 +258,7 @@ pub async fn list(
 }
 
 /// Cancels a queued or running task (a running one is stopped by its worker at the next check).
-pub async fn cancel(db: &DatabaseConnection, account_id: &str, id: &str) -> AppResult<(task::Model, Event)> {
+pub async fn cancel(db: &Db, account_id: &str, id: &str) -> AppResult<(task::Model, Event)> {
     let txn = crate::db::begin_write(db).await?;
     let current = get(&txn, account_id, id).await?;
     if ![status::QUEUED, status::RUNNING].contains(&current.status.as_str()) {
@@ -289,7 +290,7 @@ pub struct Lease {
 /// Renews the lease and, when `progress` is given, stores it with a `task.progress` event. `Ok(None)` means the
 /// task is no longer this worker's (cancelled, or its lease expired and another worker took it): stop.
 pub async fn heartbeat(
-    db: &DatabaseConnection,
+    db: &Db,
     task_id: &str,
     lease: &Lease,
     progress: Option<i32>,
@@ -337,7 +338,7 @@ pub enum Ending {
 
 /// Stores a run's end — `completed` or `failed` with its event and callback, or back to `queued` for a retry —
 /// if the task is still this worker's. Returns the events to publish.
-pub async fn finish(db: &DatabaseConnection, task_id: &str, lease: &Lease, ending: Ending) -> AppResult<Vec<Event>> {
+pub async fn finish(db: &Db, task_id: &str, lease: &Lease, ending: Ending) -> AppResult<Vec<Event>> {
     let txn = crate::db::begin_write(db).await?;
     let Some(current) = owned(&txn, task_id, lease).await? else { return Ok(Vec::new()) };
     let now = Utc::now();

@@ -1,8 +1,9 @@
 //! Webhook endpoints (CRUD, secret rotation, test ping) and their deliveries: the outbox rows written in the
 //! transaction of each event, every attempt, redelivery.
+use crate::db::Db;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
@@ -100,7 +101,7 @@ fn validate_description(description: &Option<String>) -> AppResult<()> {
     }
 }
 
-pub async fn create(db: &DatabaseConnection, guard: &OutboundGuard, account_id: &str, new: NewWebhook) -> AppResult<webhook::Model> {
+pub async fn create(db: &Db, guard: &OutboundGuard, account_id: &str, new: NewWebhook) -> AppResult<webhook::Model> {
     validate_url(guard, &new.url)?;
     let events = validate_events(&new.events)?;
     if let Some(secret) = &new.secret {
@@ -135,7 +136,7 @@ pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppRe
         .ok_or(AppError::NotFound { resource: "webhook" })
 }
 
-pub async fn list(db: &DatabaseConnection, account_id: &str, page: PageRequest) -> AppResult<(Vec<webhook::Model>, u64)> {
+pub async fn list(db: &Db, account_id: &str, page: PageRequest) -> AppResult<(Vec<webhook::Model>, u64)> {
     let query = webhook::Entity::find().filter(webhook::Column::AccountId.eq(account_id));
     let total = query.clone().count(db).await?;
     let rows = query.order_by_asc(webhook::Column::Id).offset(page.offset()).limit(page.limit).all(db).await?;
@@ -143,7 +144,7 @@ pub async fn list(db: &DatabaseConnection, account_id: &str, page: PageRequest) 
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     guard: &OutboundGuard,
     account_id: &str,
     id: &str,
@@ -181,7 +182,7 @@ pub async fn update(
     Ok(active.update(db).await?)
 }
 
-pub async fn delete(db: &DatabaseConnection, account_id: &str, id: &str) -> AppResult<()> {
+pub async fn delete(db: &Db, account_id: &str, id: &str) -> AppResult<()> {
     let txn = crate::db::begin_write(db).await?;
     let found = get(&txn, account_id, id).await?;
     // Pending deliveries of a deleted endpoint have nowhere to go; their history goes with it.
@@ -194,7 +195,7 @@ pub async fn delete(db: &DatabaseConnection, account_id: &str, id: &str) -> AppR
 /// A new secret signs from now on; the old one keeps signing too (a second signature) for `grace`, so receivers
 /// can switch without dropping deliveries. Returns the endpoint with its new secret.
 pub async fn rotate_secret(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     id: &str,
     secret: Option<String>,
@@ -286,7 +287,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, event: &Event) -> AppResult<usiz
 }
 
 /// Sends a `webhook.test` event to this endpoint only (even when disabled or not subscribed to it).
-pub async fn ping(db: &DatabaseConnection, account_id: &str, id: &str) -> AppResult<(webhook_delivery::Model, Event)> {
+pub async fn ping(db: &Db, account_id: &str, id: &str) -> AppResult<(webhook_delivery::Model, Event)> {
     let txn = crate::db::begin_write(db).await?;
     let hook = get(&txn, account_id, id).await?;
     let event = Event::new(EventKind::WebhookTest, account_id, &hook.id, json!({ "webhookId": hook.id, "url": hook.url }));
@@ -307,7 +308,7 @@ pub struct DeliveryWithAttempts {
 
 /// An endpoint's deliveries, newest first, each with its attempts.
 pub async fn deliveries(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     webhook_id: &str,
     status_filter: Option<String>,
@@ -345,7 +346,7 @@ pub async fn deliveries(
 /// Queues the same payload again as a new delivery (same event id, so receivers dedupe), due now.
 /// With `webhook_id`, the delivery must be that endpoint's.
 pub async fn redeliver(
-    db: &DatabaseConnection,
+    db: &Db,
     account_id: &str,
     delivery_id: &str,
     webhook_id: Option<&str>,
@@ -372,7 +373,7 @@ pub async fn redeliver(
 }
 
 /// One delivery of this account (for the GraphQL `delivery` field and tenant checks).
-pub async fn delivery(db: &DatabaseConnection, account_id: &str, id: &str) -> AppResult<DeliveryWithAttempts> {
+pub async fn delivery(db: &Db, account_id: &str, id: &str) -> AppResult<DeliveryWithAttempts> {
     let delivery = webhook_delivery::Entity::find_by_id(id)
         .filter(webhook_delivery::Column::AccountId.eq(account_id))
         .one(db)

@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 
 use dataloader::BatchFn;
-use sea_orm::DatabaseConnection;
+use crate::db::Db;
 
 use crate::{error::AppError, services::skills};
 use entity::agent_skill;
@@ -19,7 +19,7 @@ pub type InstalledSkills = Result<Vec<agent_skill::Model>, async_graphql::Error>
 const YIELDS_BEFORE_BATCH: usize = 1;
 
 pub struct InstalledSkillsBatch {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl BatchFn<AgentId, InstalledSkills> for InstalledSkillsBatch {
@@ -40,7 +40,7 @@ impl BatchFn<AgentId, InstalledSkills> for InstalledSkillsBatch {
 /// The per-request loader (its cache must not outlive the request or cross tenants).
 pub type InstalledSkillsLoader = dataloader::cached::Loader<AgentId, InstalledSkills, InstalledSkillsBatch>;
 
-pub fn installed_skills_loader(db: DatabaseConnection) -> InstalledSkillsLoader {
+pub fn installed_skills_loader(db: Db) -> InstalledSkillsLoader {
     dataloader::cached::Loader::new(InstalledSkillsBatch { db }).with_yield_count(YIELDS_BEFORE_BATCH)
 }
 

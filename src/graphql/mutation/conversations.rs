@@ -26,32 +26,33 @@ impl ConversationMutation {
         ctx: &Context<'_>,
         input: CreateConversationInput,
     ) -> async_graphql::Result<Conversation> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let new = input.into_new().gql()?;
-        let (created, event) = conversations::create(&app.db, &principal.account_id, new).await.gql()?;
-        app.publish(event);
+        let (created, event) = conversations::create(db, &principal.account_id, new).await.gql()?;
+        ctx.publish(event).gql()?;
         Ok(Conversation(created))
     }
 
     /// Archived conversations keep their history but take no new messages.
     #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
     async fn archive_conversation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Conversation> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        Ok(Conversation(conversations::set_status(&app.db, &principal.account_id, &id, "archived").await.gql()?))
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        Ok(Conversation(conversations::set_status(db, &principal.account_id, &id, "archived").await.gql()?))
     }
 
     #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
     async fn unarchive_conversation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Conversation> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        Ok(Conversation(conversations::set_status(&app.db, &principal.account_id, &id, "active").await.gql()?))
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        Ok(Conversation(conversations::set_status(db, &principal.account_id, &id, "active").await.gql()?))
     }
 
     /// Deletes the conversation and its messages; a running reply is cancelled first.
     #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
     async fn delete_conversation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Deleted> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        conversations::delete(&app.db, &principal.account_id, &id).await.gql()?;
-        app.runs.abort_conversation(&id);
+        conversations::delete(ctx.db().gql()?, &principal.account_id, &id).await.gql()?;
+        let deleted = id.to_string();
+        ctx.work().gql()?.after_commit(app, move |app| app.runs.abort_conversation(&deleted));
         Ok(Deleted { id, deleted: true })
     }
 
@@ -66,12 +67,13 @@ impl ConversationMutation {
         input: SendMessageInput,
     ) -> async_graphql::Result<SendMessagePayload> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        ctx.work().gql()?.refuse_in_atomic("sending a message (it starts a model run)").gql()?;
         let new = input.into_new();
         messages::validate(&new, app.config.max_message_chars).gql()?;
         // Refuse a model no provider serves before storing anything.
-        let conversation = conversations::get(&app.db, &principal.account_id, &conversation_id).await.gql()?;
+        let conversation = conversations::get(ctx.db().gql()?, &principal.account_id, &conversation_id).await.gql()?;
         runs::check_model(app, &conversation).await.gql()?;
-        let sent = messages::store_user_message(&app.db, &principal.account_id, &conversation_id, new).await.gql()?;
+        let sent = messages::store_user_message(ctx.db().gql()?, &principal.account_id, &conversation_id, new).await.gql()?;
         runs::start(app, &sent);
         Ok(SendMessagePayload { message: sent.message, reply: sent.reply })
     }
@@ -81,13 +83,14 @@ impl ConversationMutation {
     #[graphql(guard = "ScopeGuard(\"conversations:write\")")]
     async fn cancel_reply(&self, ctx: &Context<'_>, conversation_id: ID) -> async_graphql::Result<Message> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        let conversation = conversations::get(&app.db, &principal.account_id, &conversation_id).await.gql()?;
+        ctx.work().gql()?.refuse_in_atomic("cancelling a reply (it waits for the model run to stop)").gql()?;
+        let conversation = conversations::get(ctx.db().gql()?, &principal.account_id, &conversation_id).await.gql()?;
         let no_active = || AppError::Conflict {
             code: "no_active_reply",
             message: "no reply is being generated in this conversation".into(),
         };
         let reply_id = conversation.active_reply_id.ok_or_else(no_active).gql()?;
-        let reply = messages::get(&app.db, &principal.account_id, &reply_id).await.gql()?;
+        let reply = messages::get(ctx.db().gql()?, &principal.account_id, &reply_id).await.gql()?;
         if !app.runs.cancel(&reply_id) {
             return Err(no_active().into_graphql());
         }

@@ -24,10 +24,10 @@ impl SkillMutation {
         agent_id: ID,
         input: InstallSkillInput,
     ) -> async_graphql::Result<InstalledSkill> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let (installed, events) =
-            skills::install_into_agent(&app.db, &principal.account_id, &agent_id, &input.into()).await.gql()?;
-        events.into_iter().for_each(|event| app.publish(event));
+            skills::install_into_agent(db, &principal.account_id, &agent_id, &input.into()).await.gql()?;
+        events.into_iter().try_for_each(|event| ctx.publish(event)).gql()?;
         Ok(InstalledSkill(installed))
     }
 
@@ -39,18 +39,18 @@ impl SkillMutation {
         skill_id: ID,
         input: UpdateInstalledSkillInput,
     ) -> async_graphql::Result<InstalledSkill> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let (updated, event) =
-            skills::update_in_agent(&app.db, &principal.account_id, &agent_id, &skill_id, input.into()).await.gql()?;
-        app.publish(event);
+            skills::update_in_agent(db, &principal.account_id, &agent_id, &skill_id, input.into()).await.gql()?;
+        ctx.publish(event).gql()?;
         Ok(InstalledSkill(updated))
     }
 
     #[graphql(guard = "ScopeGuard(\"agents:write\")")]
     async fn uninstall_skill(&self, ctx: &Context<'_>, agent_id: ID, skill_id: ID) -> async_graphql::Result<Deleted> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        let event = skills::uninstall_from_agent(&app.db, &principal.account_id, &agent_id, &skill_id).await.gql()?;
-        app.publish(event);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        let event = skills::uninstall_from_agent(db, &principal.account_id, &agent_id, &skill_id).await.gql()?;
+        ctx.publish(event).gql()?;
         Ok(Deleted { id: skill_id, deleted: true })
     }
 }

@@ -18,7 +18,7 @@ impl TaskMutation {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
         let config = &app.config;
         let (model, event) = tasks::create(
-            &app.db,
+            ctx.db().gql()?,
             &app.outbound,
             &principal.account_id,
             input.into(),
@@ -27,7 +27,7 @@ impl TaskMutation {
         )
         .await
         .gql()?;
-        app.publish(event);
+        ctx.publish(event).gql()?;
         Ok(Task { model, reveal_secret: true })
     }
 
@@ -35,9 +35,10 @@ impl TaskMutation {
     #[graphql(guard = "ScopeGuard(\"tasks:write\")")]
     async fn cancel_task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Task> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        let (model, event) = tasks::cancel(&app.db, &principal.account_id, &id).await.gql()?;
-        app.tasks.cancelled(&model.id);
-        app.publish(event);
+        let (model, event) = tasks::cancel(ctx.db().gql()?, &principal.account_id, &id).await.gql()?;
+        let cancelled = model.id.clone();
+        ctx.work().gql()?.after_commit(app, move |app| app.tasks.cancelled(&cancelled));
+        ctx.publish(event).gql()?;
         Ok(Task::new(model))
     }
 }

@@ -21,22 +21,22 @@ impl WebhookMutation {
     #[graphql(guard = "ScopeGuard(\"webhooks:write\")")]
     async fn create_webhook(&self, ctx: &Context<'_>, input: CreateWebhookInput) -> async_graphql::Result<Webhook> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        let model = webhooks::create(&app.db, &app.outbound, &principal.account_id, input.into()).await.gql()?;
+        let model = webhooks::create(ctx.db().gql()?, &app.outbound, &principal.account_id, input.into()).await.gql()?;
         Ok(Webhook { model, reveal_secret: true })
     }
 
     #[graphql(guard = "ScopeGuard(\"webhooks:write\")")]
     async fn update_webhook(&self, ctx: &Context<'_>, id: ID, input: UpdateWebhookInput) -> async_graphql::Result<Webhook> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        let model = webhooks::update(&app.db, &app.outbound, &principal.account_id, &id, input.into()).await.gql()?;
+        let model = webhooks::update(ctx.db().gql()?, &app.outbound, &principal.account_id, &id, input.into()).await.gql()?;
         Ok(Webhook { model, reveal_secret: false })
     }
 
     /// Deletes the endpoint with its pending deliveries and their history.
     #[graphql(guard = "ScopeGuard(\"webhooks:write\")")]
     async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Deleted> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        webhooks::delete(&app.db, &principal.account_id, &id).await.gql()?;
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        webhooks::delete(db, &principal.account_id, &id).await.gql()?;
         Ok(Deleted { id, deleted: true })
     }
 
@@ -48,9 +48,9 @@ impl WebhookMutation {
         id: ID,
         input: Option<RotateWebhookSecretInput>,
     ) -> async_graphql::Result<Webhook> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let input = input.unwrap_or_default();
-        let model = webhooks::rotate_secret(&app.db, &principal.account_id, &id, input.secret, input.grace_period_seconds)
+        let model = webhooks::rotate_secret(db, &principal.account_id, &id, input.secret, input.grace_period_seconds)
             .await
             .gql()?;
         Ok(Webhook { model, reveal_secret: true })
@@ -59,9 +59,9 @@ impl WebhookMutation {
     /// Sends a `webhook.test` event to this endpoint now; follow the returned delivery for the outcome.
     #[graphql(guard = "ScopeGuard(\"webhooks:write\")")]
     async fn test_webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Delivery> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        let (delivery, event) = webhooks::ping(&app.db, &principal.account_id, &id).await.gql()?;
-        app.publish(event);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        let (delivery, event) = webhooks::ping(db, &principal.account_id, &id).await.gql()?;
+        ctx.publish(event).gql()?;
         Ok(Delivery(DeliveryWithAttempts { delivery, attempts: Vec::new() }))
     }
 
@@ -75,8 +75,8 @@ impl WebhookMutation {
     ) -> async_graphql::Result<Delivery> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
         let delivery =
-            webhooks::redeliver(&app.db, &principal.account_id, &id, webhook_id.as_ref().map(|w| w.as_str())).await.gql()?;
-        app.deliveries.wake();
+            webhooks::redeliver(ctx.db().gql()?, &principal.account_id, &id, webhook_id.as_ref().map(|w| w.as_str())).await.gql()?;
+        ctx.work().gql()?.after_commit(app, |app| app.deliveries.wake());
         Ok(Delivery(DeliveryWithAttempts { delivery, attempts: Vec::new() }))
     }
 }

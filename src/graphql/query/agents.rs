@@ -20,12 +20,12 @@ impl AgentQuery {
     /// One of the caller's agents (`not_found` for another tenant's).
     #[graphql(guard = "ScopeGuard(\"agents:read\")")]
     async fn agent(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Agent>> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         if !ctx.look_ahead().field("skills").exists() {
-            return Ok(Some(Agent(agents::get(&app.db, &principal.account_id, &id).await.gql()?)));
+            return Ok(Some(Agent(agents::get(db, &principal.account_id, &id).await.gql()?)));
         }
         // Skills are selected: fetch them with the agent and prime the loader, one query instead of two.
-        let (agent, skills) = agents::get_with_skills(&app.db, &principal.account_id, &id).await.gql()?;
+        let (agent, skills) = agents::get_with_skills(db, &principal.account_id, &id).await.gql()?;
         prime_installed_skills(ctx.data::<InstalledSkillsLoader>()?, &agent.id, skills).await;
         Ok(Some(Agent(agent)))
     }
@@ -41,9 +41,9 @@ impl AgentQuery {
         limit: Option<i64>,
         page: Option<i64>,
     ) -> async_graphql::Result<AgentPage> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let request = PageRequest::new(page, limit).gql()?;
-        let (items, total) = agents::list(&app.db, &principal.account_id, request).await.gql()?;
+        let (items, total) = agents::list(db, &principal.account_id, request).await.gql()?;
         Ok(AgentPage { items, pagination: request.info(total).into() })
     }
 }

@@ -23,8 +23,8 @@ impl ConversationQuery {
     /// One of the caller's conversations (`not_found` for another tenant's).
     #[graphql(guard = "ScopeGuard(\"conversations:read\")")]
     async fn conversation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Conversation> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        Ok(Conversation(conversations::get(&app.db, &principal.account_id, &id).await.gql()?))
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        Ok(Conversation(conversations::get(db, &principal.account_id, &id).await.gql()?))
     }
 
     /// The caller's conversations, newest first, optionally for one agent, end user or status.
@@ -41,18 +41,18 @@ impl ConversationQuery {
         after: Option<String>,
         limit: Option<i64>,
     ) -> async_graphql::Result<ConversationPage> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let cursor = CursorRequest::new(after, limit).gql()?;
         let filter = ConversationFilter { agent_id: agent_id.map(|a| a.0), user_id, status };
-        let (items, info) = conversations::list(&app.db, &principal.account_id, filter, &cursor).await.gql()?;
+        let (items, info) = conversations::list(db, &principal.account_id, filter, &cursor).await.gql()?;
         Ok(ConversationPage { conversations: items.into_iter().map(Conversation).collect(), pagination: info.into() })
     }
 
     /// One message, by id.
     #[graphql(guard = "ScopeGuard(\"conversations:read\")")]
     async fn message(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Message> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        Ok(Message(messages::get(&app.db, &principal.account_id, &id).await.gql()?))
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        Ok(Message(messages::get(db, &principal.account_id, &id).await.gql()?))
     }
 
     /// A conversation's messages, oldest first.
@@ -67,9 +67,9 @@ impl ConversationQuery {
         after: Option<String>,
         limit: Option<i64>,
     ) -> async_graphql::Result<MessagePage> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let cursor = CursorRequest::new(after, limit).gql()?;
-        let (items, info) = messages::list(&app.db, &principal.account_id, &conversation_id, &cursor).await.gql()?;
+        let (items, info) = messages::list(db, &principal.account_id, &conversation_id, &cursor).await.gql()?;
         Ok(MessagePage { messages: items.into_iter().map(Message).collect(), pagination: info.into() })
     }
 }

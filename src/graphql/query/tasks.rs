@@ -18,8 +18,8 @@ pub struct TaskQuery;
 impl TaskQuery {
     #[graphql(guard = "ScopeGuard(\"tasks:read\")")]
     async fn task(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Task> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        Ok(Task::new(tasks::get(&app.db, &principal.account_id, &id).await.gql()?))
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        Ok(Task::new(tasks::get(db, &principal.account_id, &id).await.gql()?))
     }
 
     /// The account's tasks, newest first.
@@ -35,9 +35,9 @@ impl TaskQuery {
         after: Option<String>,
         limit: Option<i64>,
     ) -> async_graphql::Result<TaskPage> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let cursor = CursorRequest::new(after, limit).gql()?;
-        let (items, info) = tasks::list(&app.db, &principal.account_id, status, kind, cursor).await.gql()?;
+        let (items, info) = tasks::list(db, &principal.account_id, status, kind, cursor).await.gql()?;
         Ok(TaskPage { tasks: items.into_iter().map(Task::new).collect(), pagination: info.into() })
     }
 }

@@ -28,17 +28,17 @@ impl WebhookQuery {
         after: Option<String>,
         limit: Option<i64>,
     ) -> async_graphql::Result<EventPage> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let cursor = CursorRequest::new(after, limit).gql()?;
         let types = events::parse_types("types", &types.unwrap_or_default()).gql()?;
-        let (items, info) = events::list(&app.db, &principal.account_id, &types, cursor).await.gql()?;
+        let (items, info) = events::list(db, &principal.account_id, &types, cursor).await.gql()?;
         Ok(EventPage { events: items.iter().map(DomainEvent::from).collect(), pagination: info.into() })
     }
 
     #[graphql(guard = "ScopeGuard(\"events:read\")")]
     async fn event(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<DomainEvent> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        Ok(DomainEvent::from(&events::get(&app.db, &principal.account_id, &id).await.gql()?))
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        Ok(DomainEvent::from(&events::get(db, &principal.account_id, &id).await.gql()?))
     }
 
     #[graphql(
@@ -46,9 +46,9 @@ impl WebhookQuery {
         complexity = "limit.unwrap_or(20).clamp(1, 100) as usize * child_complexity"
     )]
     async fn webhooks(&self, ctx: &Context<'_>, limit: Option<i64>, page: Option<i64>) -> async_graphql::Result<WebhookPage> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let request = PageRequest::new(page, limit).gql()?;
-        let (rows, total) = webhooks::list(&app.db, &principal.account_id, request).await.gql()?;
+        let (rows, total) = webhooks::list(db, &principal.account_id, request).await.gql()?;
         Ok(WebhookPage {
             webhooks: rows.into_iter().map(|model| Webhook { model, reveal_secret: false }).collect(),
             pagination: request.info(total).into(),
@@ -57,8 +57,8 @@ impl WebhookQuery {
 
     #[graphql(guard = "ScopeGuard(\"webhooks:read\")")]
     async fn webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Webhook> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        Ok(Webhook { model: webhooks::get(&app.db, &principal.account_id, &id).await.gql()?, reveal_secret: false })
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        Ok(Webhook { model: webhooks::get(db, &principal.account_id, &id).await.gql()?, reveal_secret: false })
     }
 
     /// An endpoint's deliveries, newest first, each with every attempt.
@@ -74,16 +74,16 @@ impl WebhookQuery {
         after: Option<String>,
         limit: Option<i64>,
     ) -> async_graphql::Result<DeliveryPage> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let cursor = CursorRequest::new(after, limit).gql()?;
         let (items, info) =
-            webhooks::deliveries(&app.db, &principal.account_id, &webhook_id, status, cursor).await.gql()?;
+            webhooks::deliveries(db, &principal.account_id, &webhook_id, status, cursor).await.gql()?;
         Ok(DeliveryPage { deliveries: items.into_iter().map(Delivery).collect(), pagination: info.into() })
     }
 
     #[graphql(guard = "ScopeGuard(\"webhooks:read\")")]
     async fn webhook_delivery(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Delivery> {
-        let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        Ok(Delivery(webhooks::delivery(&app.db, &principal.account_id, &id).await.gql()?))
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        Ok(Delivery(webhooks::delivery(db, &principal.account_id, &id).await.gql()?))
     }
 }

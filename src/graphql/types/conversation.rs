@@ -71,8 +71,8 @@ impl Conversation {
 
 impl Conversation {
     async fn find(&self, ctx: &Context<'_>, id: &str, role: Option<&str>) -> async_graphql::Result<Message> {
-        let app = ctx.app().gql()?;
-        let found = messages::get(&app.db, &self.0.account_id, id).await.gql()?;
+        let db = ctx.db().gql()?;
+        let found = messages::get(db, &self.0.account_id, id).await.gql()?;
         if found.conversation_id != self.0.id || role.is_some_and(|r| r != found.role) {
             let resource = if role.is_some() { "reply" } else { "message" };
             return Err(crate::error::AppError::NotFound { resource }.into_graphql());

@@ -40,14 +40,14 @@ impl Skill {
     }
     /// Every release, newest first.
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SkillVersion>> {
-        let app = ctx.app().gql()?;
-        Ok(skills::versions(&app.db, &self.0.id).await.gql()?.into_iter().map(SkillVersion).collect())
+        let db = ctx.db().gql()?;
+        Ok(skills::versions(db, &self.0.id).await.gql()?.into_iter().map(SkillVersion).collect())
     }
     /// JSON Schema of the latest version's `config`.
     async fn config_schema(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<serde_json::Value>> {
-        let app = ctx.app().gql()?;
+        let db = ctx.db().gql()?;
         // Only the latest release's row: `versions` may be selected beside this and fetches the whole list.
-        let latest = skills::release(&app.db, &self.0.id, &self.0.version).await.gql()?;
+        let latest = skills::release(db, &self.0.id, &self.0.version).await.gql()?;
         Ok(Json(latest.config_schema))
     }
 }

@@ -13,6 +13,9 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::config::Config;
 
+mod handle;
+pub use handle::Db;
+
 /// Counts SQL statements executed through the pool.
 #[derive(Clone, Default, Debug)]
 pub struct QueryCounter(Arc<AtomicU64>);
@@ -62,7 +65,7 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// concurrent writers queue on the busy timeout instead of failing with "database is locked" when a transaction
 /// that has read tries to upgrade to a write (SQLite refuses that at once to avoid a deadlock). PostgreSQL ignores
 /// the mode.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+pub async fn begin_write(db: &Db) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
     db.begin_with_options(TransactionOptions {
         isolation_level: None,
