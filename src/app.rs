@@ -26,6 +26,7 @@ use crate::{
     auth::{Authenticator, jwt::JwtKeys},
     config::Config,
     db::{self, Db, QueryCounter},
+    limits::{LimitStore, Limiter, MemoryStore, redis::RedisStore},
     events::{Event, EventBus, EventKind, InMemoryBus},
     graphql::{self, AppSchema, documents::DocumentCache},
     llm,
@@ -58,6 +59,8 @@ pub struct AppState {
     pub tasks: Arc<TaskWorkers>,
     /// Where file bytes live.
     pub storage: Arc<dyn FileStorage>,
+    /// Rate, concurrency and quota limits per plan.
+    pub limiter: Arc<Limiter>,
 }
 
 /// What axum handlers see: the state plus the built schema and the compiled REST table.
@@ -103,6 +106,19 @@ impl AppState {
         }
         let allowlist = Allowlist::parse(&config.outbound_allowlist)
             .map_err(|e| anyhow::anyhow!("OPENCLAW_OUTBOUND_ALLOWLIST: {e}"))?;
+        config.plans.validate().map_err(|e| anyhow::anyhow!("invalid plan table: {e}"))?;
+        let store: Arc<dyn LimitStore> = match &config.redis_url {
+            Some(url) => Arc::new(RedisStore::new(url)?),
+            None => Arc::new(MemoryStore::default()),
+        };
+        let limiter = Limiter::new(
+            store,
+            config.clock.clone(),
+            config.plans.clone(),
+            config.limits_enabled,
+            config.limits_fail_open,
+            config.redis_key_prefix.clone(),
+        );
         spawn_janitor(db.clone());
         let storage = Arc::new(LocalStorage::new(std::path::Path::new(&config.storage_dir).join("files")));
         let state = Self {
@@ -117,6 +133,7 @@ impl AppState {
             deliveries: Arc::new(DeliveryWorker::default()),
             tasks: Arc::new(TaskWorkers::default()),
             storage,
+            limiter: Arc::new(limiter),
         };
         crate::webhooks::worker::spawn(state.clone());
         crate::tasks::spawn(state.clone());
@@ -201,6 +218,7 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
         .merge(rest::router(routes))
         .merge(crate::playground::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(http_state.clone(), crate::limits::layer::enforce))
         .with_state(http_state)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

@@ -77,6 +77,19 @@ pub struct Config {
     pub task_max_input_bytes: usize,
     /// Where stored files (task charts, uploads) are kept by the local storage backend.
     pub storage_dir: String,
+    /// Plan limits (`[plans.free]`, `[plans.pro]`, `[plans.enterprise]`); defaults are SPEC §7's.
+    pub plans: crate::limits::PlanTable,
+    /// Enforce rate, concurrency and quota limits (off: every request passes, nothing is counted).
+    pub limits_enabled: bool,
+    /// Share limiter state through Redis (`redis://127.0.0.1:6379`), so several instances enforce one limit.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so deployments (or test runs) sharing a Redis never collide.
+    pub redis_key_prefix: String,
+    /// When the limiter's store cannot be reached: let requests through (logged and counted) or refuse them (503).
+    pub limits_fail_open: bool,
+    /// The limiter's clock: the system's, or a manual one injected by tests.
+    #[serde(skip)]
+    pub clock: crate::limits::Clock,
 }
 
 impl Default for Config {
@@ -114,6 +127,12 @@ impl Default for Config {
             task_poll_ms: 1000,
             task_max_input_bytes: 50 * 1024 * 1024,
             storage_dir: "openclaw-data".to_owned(),
+            plans: crate::limits::PlanTable::default(),
+            limits_enabled: true,
+            redis_url: None,
+            redis_key_prefix: "openclaw:".to_owned(),
+            limits_fail_open: true,
+            clock: crate::limits::Clock::default(),
         }
     }
 }
@@ -151,6 +170,10 @@ const ENV_KEYS: &[&str] = &[
     "task_poll_ms",
     "task_max_input_bytes",
     "storage_dir",
+    "limits_enabled",
+    "redis_url",
+    "redis_key_prefix",
+    "limits_fail_open",
 ];
 
 impl Config {

@@ -23,8 +23,10 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[error("rate limit exceeded")]
     RateLimited { retry_after_secs: u64 },
-    #[error("monthly token quota used up")]
-    QuotaExceeded,
+    #[error("too many concurrent requests: the plan allows {limit} at once")]
+    ConcurrencyLimited { limit: u32 },
+    #[error("the monthly token allowance of {included} tokens is used up; it renews on {renews}")]
+    QuotaExceeded { included: u64, renews: String, retry_after_secs: u64 },
     #[error("the model provider failed: {0}")]
     Upstream(String),
     #[error("the service is temporarily unavailable")]
@@ -53,7 +55,8 @@ impl AppError {
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
-            Self::QuotaExceeded => "quota_exceeded",
+            Self::ConcurrencyLimited { .. } => "concurrency_limited",
+            Self::QuotaExceeded { .. } => "quota_exceeded",
             Self::Upstream(_) => "upstream_error",
             Self::Unavailable => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -75,12 +78,25 @@ impl AppError {
         }
     }
 
+    /// When a retry can succeed, for `Retry-After`. A freed concurrency slot cannot be predicted: one second.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs } | Self::QuotaExceeded { retry_after_secs, .. } => Some(*retry_after_secs),
+            Self::ConcurrencyLimited { .. } => Some(1),
+            _ => None,
+        }
+    }
+
     /// Structured `details` for the error body (the offending field, retry hints).
     pub fn details(&self) -> Option<Value> {
         match self {
             Self::Validation { field, .. } => Some(json!({ "field": field })),
             Self::RateLimited { retry_after_secs } => Some(json!({ "retryAfter": retry_after_secs })),
             Self::PayloadTooLarge { limit } => Some(json!({ "limit": limit })),
+            Self::ConcurrencyLimited { limit } => Some(json!({ "limit": limit, "retryAfter": 1 })),
+            Self::QuotaExceeded { included, renews, retry_after_secs } => {
+                Some(json!({ "included": included, "renews": renews, "retryAfter": retry_after_secs }))
+            }
             _ => None,
         }
     }

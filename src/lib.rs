@@ -20,6 +20,8 @@ pub mod events;
 pub mod graphql;
 /// Prefixed, time-ordered ids.
 pub mod ids;
+/// Plans, rate limits, concurrency limits and monthly token quotas.
+pub mod limits;
 /// Model providers: the trait, the registry, echo and OpenAI-compatible.
 pub mod llm;
 /// Outbound HTTP (webhooks, task callbacks, fetched files) behind an SSRF guard.

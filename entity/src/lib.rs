@@ -11,6 +11,7 @@ pub mod message;
 pub mod skill;
 pub mod skill_version;
 pub mod task;
+pub mod usage_daily;
 pub mod usage_monthly;
 pub mod webhook;
 pub mod webhook_attempt;

@@ -5,6 +5,7 @@ mod m20261125_000001_create_core_tables;
 mod m20261125_000002_seed_skill_catalog;
 mod m20261125_000003_conversations;
 mod m20261125_000004_webhooks_tasks;
+mod m20261201_000005_usage_daily;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_seed_skill_catalog::Migration),
             Box::new(m20261125_000003_conversations::Migration),
             Box::new(m20261125_000004_webhooks_tasks::Migration),
+            Box::new(m20261201_000005_usage_daily::Migration),
         ]
     }
 }

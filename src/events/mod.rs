@@ -29,11 +29,12 @@ pub enum EventKind {
     TaskCancelled,
     EndpointDisabled,
     WebhookTest,
+    UsageThreshold,
 }
 
 impl EventKind {
     /// Every kind, in documentation order.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         Self::ConversationCreated,
         Self::MessageReceived,
         Self::MessageSent,
@@ -46,6 +47,7 @@ impl EventKind {
         Self::AgentUpdated,
         Self::EndpointDisabled,
         Self::WebhookTest,
+        Self::UsageThreshold,
     ];
 
     /// The wire name, e.g. `agent.updated`.
@@ -63,6 +65,7 @@ impl EventKind {
             Self::TaskCancelled => "task.cancelled",
             Self::EndpointDisabled => "endpoint.disabled",
             Self::WebhookTest => "webhook.test",
+            Self::UsageThreshold => "usage.threshold",
         }
     }
 

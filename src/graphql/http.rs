@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::{errors, ordering, request_data, sse};
-use crate::{app::HttpState, error::AppError, unit_of_work::UnitOfWork};
+use crate::{app::HttpState, error::AppError, limits::RateSlot, unit_of_work::UnitOfWork};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 const APPLICATION_JSON: &str = "application/json; charset=utf-8";
@@ -130,12 +130,26 @@ struct Body_<'a> {
 
 /// An execution result as single-line JSON.
 fn result_json(data: Option<&Value>, errors: &[ServerError]) -> String {
-    let body = Body_ { data, errors, extensions: None };
+    result_with_extensions(data, errors, None)
+}
+
+/// An execution result with its response extensions (e.g. the operation's `cost`).
+fn result_with_extensions(
+    data: Option<&Value>,
+    errors: &[ServerError],
+    extensions: Option<&std::collections::BTreeMap<String, Value>>,
+) -> String {
+    let extensions = extensions.filter(|map| !map.is_empty());
+    let body = Body_ { data, errors, extensions };
     serde_json::to_string(&body).unwrap_or_else(|_| r#"{"errors":[{"message":"serialization failed"}]}"#.to_owned())
 }
 
 fn respond(status: StatusCode, media: MediaType, data: Option<&Value>, errors: &[ServerError]) -> Response {
-    let mut response = (status, result_json(data, errors)).into_response();
+    respond_body(status, media, result_json(data, errors))
+}
+
+fn respond_body(status: StatusCode, media: MediaType, body: String) -> Response {
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
     response
 }
@@ -283,9 +297,11 @@ pub async fn graphql_http(
     headers: HeaderMap,
     RawQuery(raw_query): RawQuery,
     work: Option<Extension<UnitOfWork>>,
+    rate: Option<Extension<RateSlot>>,
     body: Body,
 ) -> Response {
     let work = work.map(|Extension(work)| work);
+    let rate = rate.map(|Extension(rate)| rate);
     let Some(mode) = Mode::from_headers(&headers) else {
         return request_error(
             StatusCode::NOT_ACCEPTABLE,
@@ -305,7 +321,7 @@ pub async fn graphql_http(
     };
     let params = match parsed {
         Parsed::One(params) => params,
-        Parsed::Batch(batch) => return execute_batch(&state, batch, principal, work, mode).await,
+        Parsed::Batch(batch) => return execute_batch(&state, batch, principal, (work, rate), mode).await,
     };
     let document = match state.documents.parse(&params.query) {
         Ok(document) => document,
@@ -325,6 +341,9 @@ pub async fn graphql_http(
     }
     request.set_parsed_query(document.clone());
     request.data = request_data(&state.app, principal, work);
+    if let Some(rate) = rate {
+        request.data.insert(rate);
+    }
     let operation = Operation { document, name: params.operation_name };
     match mode {
         Mode::Json(media) => execute_json(&state, request, media, &operation).await,
@@ -340,7 +359,7 @@ async fn execute_batch(
     state: &HttpState,
     batch: Vec<Params>,
     principal: crate::auth::Principal,
-    work: Option<UnitOfWork>,
+    (work, rate): (Option<UnitOfWork>, Option<RateSlot>),
     mode: Mode,
 ) -> Response {
     let media = mode.json_media();
@@ -348,7 +367,7 @@ async fn execute_batch(
         let message = "batched operations are answered as JSON; accept application/json";
         return request_error(StatusCode::NOT_ACCEPTABLE, media, "not_acceptable", message);
     }
-    let max = crate::rest::batch::max_operations(principal.plan);
+    let max = crate::rest::batch::max_operations(&state.app, principal.plan);
     if batch.len() > max {
         let message = format!("{} operations exceed the {} plan's batch size of {max}", batch.len(), principal.plan);
         return request_error(StatusCode::BAD_REQUEST, media, "batch_too_large", message);
@@ -368,6 +387,9 @@ async fn execute_batch(
         }
         request.set_parsed_query(document.clone());
         request.data = request_data(&state.app, principal.clone(), work.clone());
+        if let Some(rate) = &rate {
+            request.data.insert(rate.clone());
+        }
         let mut response = state.schema.execute(request).await;
         errors::annotate(&mut response);
         if errors::is_request_error(&response) {
@@ -375,7 +397,7 @@ async fn execute_batch(
             continue;
         }
         ordering::order_response(&mut response.data, &document, params.operation_name.as_deref());
-        results.push(result_json(Some(&response.data), &response.errors));
+        results.push(result_with_extensions(Some(&response.data), &response.errors, Some(&response.extensions)));
     }
     let mut response = (StatusCode::OK, format!("[{}]", results.join(","))).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
@@ -419,7 +441,7 @@ async fn execute_json(
         return document_errors(Mode::Json(media), &response.errors);
     }
     ordering::order_response(&mut response.data, &operation.document, operation.name.as_deref());
-    respond(StatusCode::OK, media, Some(&response.data), &response.errors)
+    respond_body(StatusCode::OK, media, result_with_extensions(Some(&response.data), &response.errors, Some(&response.extensions)))
 }
 
 /// Runs the operation as a stream. Validation errors come before the first event, so they are answered like any
@@ -450,7 +472,7 @@ async fn execute_event_stream(
             return result_json(None, &response.errors);
         }
         ordering::order_response(&mut response.data, &operation.document, operation.name.as_deref());
-        result_json(Some(&response.data), &response.errors)
+        result_with_extensions(Some(&response.data), &response.errors, Some(&response.extensions))
     });
     sse::respond(results)
 }

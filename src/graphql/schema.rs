@@ -15,6 +15,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     let (depth, complexity) = (state.config.graphql_max_depth, state.config.graphql_max_complexity);
     Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .data(state)
+        .extension(crate::limits::graphql::CostLimit)
         .limit_depth(depth)
         .limit_complexity(complexity)
         .finish()

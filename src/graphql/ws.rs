@@ -80,7 +80,13 @@ async fn serve(
         let principal = authenticate(&app, &payload, header_principal)
             .await
             .map_err(|err| async_graphql::Error::new(format!("{FORBIDDEN_PREFIX}{}", err.public_message())))?;
-        Ok(request_data(&app, principal, None))
+        // The connection counts as one request in flight while it is open (its data holds the slot).
+        let permit = app.limiter.acquire(&principal).await.map_err(|err| async_graphql::Error::new(err.public_message()))?;
+        let mut data = request_data(&app, principal, None);
+        if let Some(permit) = permit {
+            data.insert(std::sync::Arc::new(permit));
+        }
+        Ok(data)
     };
     let sink = out.clone().sink_map_err(|_| axum::Error::new(std::io::Error::other("connection writer stopped")));
     if transport_ws {

@@ -21,13 +21,9 @@ use tower::ServiceExt;
 use super::problem::{self, request_id};
 use crate::{app::HttpState, auth::Plan, error::AppError, unit_of_work::UnitOfWork};
 
-/// The most operations one batch may carry, per plan (SPEC §7).
-pub fn max_operations(plan: Plan) -> usize {
-    match plan {
-        Plan::Free => 10,
-        Plan::Pro => 50,
-        Plan::Enterprise => 100,
-    }
+/// The most operations one batch may carry: the plan's batch size (SPEC §7, from the plan table).
+pub fn max_operations(app: &crate::app::AppState, plan: Plan) -> usize {
+    app.limiter.plans.get(plan).batch_size as usize
 }
 
 #[derive(Deserialize)]
@@ -72,7 +68,7 @@ pub async fn batch(State(state): State<HttpState>, headers: HeaderMap, body: Bod
             return fail(AppError::BadRequest { code: "invalid_json", message: format!("batch body: {err}") });
         }
     };
-    let max = max_operations(principal.plan);
+    let max = max_operations(&state.app, principal.plan);
     if request.operations.len() > max {
         return fail(AppError::BadRequest {
             code: "batch_too_large",

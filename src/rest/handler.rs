@@ -184,6 +184,7 @@ pub(super) async fn respond(
     let mut request = async_graphql::Request::new(route.document).variables(variables);
     request.set_parsed_query(compiled.document.clone());
     request.data = request_data(&state.app, principal, call.work.clone());
+    request.data.insert(crate::limits::graphql::FlatRate);
     let mut response = state.schema.execute(request).await;
     if let Some(problem) = error_response(&mut response, &request_id) {
         return problem;

@@ -283,6 +283,23 @@ fn schemas() -> Value {
         "DeliveryList": {"type": "object", "required": ["deliveries", "pagination"], "properties": {
             "deliveries": {"type": "array", "items": schema_ref("Delivery")}, "pagination": cursor}},
         "Task": task,
+        "Usage": {"type": "object", "required": ["plan", "period", "tokens", "modelCalls", "requests", "daily"], "properties": {
+            "plan": {"type": "string", "enum": ["free", "pro", "enterprise"]},
+            "period": {"type": "object", "properties": {"month": {"type": "string", "examples": ["2026-12"]}, "start": timestamp, "end": timestamp}},
+            "tokens": {"type": "object", "properties": {
+                "prompt": {"type": "integer"}, "completion": {"type": "integer"}, "used": {"type": "integer"},
+                "included": {"type": ["integer", "null"], "description": "null = unlimited"},
+                "remaining": {"type": ["integer", "null"]}, "overage": {"type": "integer"},
+                "overageCostMicroUsd": {"type": "integer", "description": "exact, in millionths of a dollar"},
+                "overageCost": {"type": "string", "examples": ["$0.020000"]}, "blocksWhenExhausted": {"type": "boolean"}}},
+            "modelCalls": {"type": "integer"},
+            "requests": {"type": "object", "properties": {
+                "limitPerMinute": {"type": ["integer", "null"]}, "remaining": {"type": ["integer", "null"]},
+                "usedThisMinute": {"type": ["integer", "null"]}, "resetAt": {"type": ["string", "null"], "format": "date-time"},
+                "concurrentLimit": {"type": ["integer", "null"]}, "inFlight": {"type": "integer"}}},
+            "daily": {"type": "array", "items": {"type": "object", "properties": {
+                "date": {"type": "string", "format": "date"}, "promptTokens": {"type": "integer"}, "completionTokens": {"type": "integer"},
+                "totalTokens": {"type": "integer"}, "modelCalls": {"type": "integer"}}}}}},
         "TaskCreate": task_create,
         "TaskList": {"type": "object", "required": ["tasks", "pagination"], "properties": {
             "tasks": {"type": "array", "items": schema_ref("Task")}, "pagination": cursor}},

@@ -23,15 +23,22 @@ pub fn problem(status: StatusCode, code: &str, message: &str, details: Option<Va
     response
 }
 
-/// An error response whose status follows from its code.
+/// An error response whose status follows from its code (with `Retry-After` when the details name one).
 pub fn from_code(code: &str, message: &str, details: Option<Value>, request_id: &str) -> Response {
-    problem(status_for_code(code), code, message, details, request_id)
+    let retry_after = details.as_ref().and_then(|d| d.get("retryAfter")).and_then(Value::as_u64);
+    let mut response = problem(status_for_code(code), code, message, details, request_id);
+    if let Some(secs) = retry_after
+        && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// An [`AppError`] as a response.
 pub fn from_app_error(err: AppError, request_id: &str) -> Response {
     let mut response = problem(err.status(), err.code(), &err.public_message(), err.details(), request_id);
-    if let AppError::RateLimited { retry_after_secs } = err
+    if let Some(retry_after_secs) = err.retry_after_secs()
         && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
     {
         response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -57,6 +57,7 @@ pub async fn respond(state: &HttpState, request: StreamRequest<'_>, replay_of: O
     let mut subscription = async_graphql::Request::new(request.spec.subscription).variables(variables);
     subscription.set_parsed_query(request.documents.1.clone());
     subscription.data = request_data(&state.app, request.principal, None);
+    subscription.data.insert(crate::limits::graphql::FlatRate);
     let results = state.schema.execute_stream(subscription);
     let field = request.spec.field;
     let events = async_stream::stream! {
@@ -101,6 +102,7 @@ async fn start(state: &HttpState, request: &StreamRequest<'_>, request_id: &str)
     let mut start = async_graphql::Request::new(request.spec.start).variables(request.variables.clone());
     start.set_parsed_query(request.documents.0.clone());
     start.data = request_data(&state.app, request.principal.clone(), None);
+    start.data.insert(crate::limits::graphql::FlatRate);
     let mut response = state.schema.execute(start).await;
     if let Some(problem) = error_response(&mut response, request_id) {
         return Err(problem);

@@ -76,17 +76,15 @@ pub async fn run(state: AppState, reply: message::Model, log: Arc<RunLog>, cance
         deltas: progress.deltas,
         completed_at: Utc::now(),
     };
-    match messages::finish_reply(&state.db, &reply, outcome).await {
-        Ok((stored, event)) => {
+    match messages::finish_reply(&state.db, &state.limiter.plans, &reply, outcome).await {
+        Ok((stored, recorded)) => {
             if let Some((code, message)) = &error {
                 emitter.emit(StreamEventKind::Error, payload::error(&reply.id, code, message));
             } else {
                 emitter.emit(StreamEventKind::MessageCompleted, payload::completed(&stored));
             }
             emitter.emit(StreamEventKind::Done, payload::done(&reply.id, &stored.status));
-            if let Some(event) = event {
-                state.publish(event);
-            }
+            recorded.into_iter().for_each(|event| state.publish(event));
         }
         Err(err) => {
             tracing::error!(error = %err, "could not store a finished reply");

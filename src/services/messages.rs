@@ -263,14 +263,16 @@ pub struct Outcome {
     pub completed_at: DateTime<Utc>,
 }
 
-/// Stores a reply's outcome, adds its tokens to the month's usage, records `message.sent` (completed replies) and
+/// Stores a reply's outcome, adds its tokens to the month's usage (with any `usage.threshold` it crossed), records
+/// `message.sent` (completed replies) and
 /// frees the conversation, in one transaction.
 #[tracing::instrument(skip_all, fields(reply_id = %reply.id), err(level = "debug"))]
 pub async fn finish_reply(
     db: &Db,
+    plans: &crate::limits::PlanTable,
     reply: &message::Model,
     outcome: Outcome,
-) -> AppResult<(message::Model, Option<Event>)> {
+) -> AppResult<(message::Model, Vec<Event>)> {
     let txn = crate::db::begin_write(db).await?;
     let mut active: message::ActiveModel = reply.clone().into();
     active.status = Set(outcome.status.to_owned());
@@ -283,10 +285,11 @@ pub async fn finish_reply(
     active.deltas = Set(Some(json!(outcome.deltas)));
     active.completed_at = Set(Some(outcome.completed_at));
     let stored = active.update(&txn).await?;
+    let mut recorded = Vec::new();
     if outcome.usage != Usage::default() {
-        usage::add(&txn, &reply.account_id, outcome.completed_at, outcome.usage).await?;
+        recorded = usage::add(&txn, plans, &reply.account_id, outcome.completed_at, outcome.usage).await?;
     }
-    let event = if stored.status == status::COMPLETED {
+    if stored.status == status::COMPLETED {
         let event = Event::new(
             EventKind::MessageSent,
             &stored.account_id,
@@ -295,13 +298,11 @@ pub async fn finish_reply(
                     "usage": { "promptTokens": stored.prompt_tokens, "completionTokens": stored.completion_tokens } }),
         );
         events::record(&txn, &event).await?;
-        Some(event)
-    } else {
-        None
-    };
+        recorded.push(event);
+    }
     release(&txn, &reply.conversation_id, &reply.id).await?;
     txn.commit().await?;
-    Ok((stored, event))
+    Ok((stored, recorded))
 }
 
 /// The caller's message, or 404.

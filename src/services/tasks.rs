@@ -48,6 +48,14 @@ pub struct NewTask {
     pub timeout_secs: Option<i64>,
 }
 
+impl NewTask {
+    /// Whether running it calls a model (and so needs token allowance): an agent run, or an analysis whose
+    /// narrative an agent writes.
+    pub fn calls_a_model(&self) -> bool {
+        self.kind == "agent.run" || (self.kind == "analysis" && self.input.get("agentId").is_some_and(|id| !id.is_null()))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct NewCallback {
     pub url: String,

@@ -140,6 +140,9 @@ async fn model_narrative(context: &TaskContext, agent_id: &str, stats: &analysis
         prompt_tokens: crate::llm::tokens::count_prompt(&request.messages),
         completion_tokens: crate::llm::tokens::count(&text),
     });
-    usage::add(&state.db, &context.task.account_id, chrono::Utc::now(), used).await?;
+    let txn = crate::db::begin_write(&state.db).await.map_err(crate::error::AppError::from)?;
+    let recorded = usage::add(&txn, &state.limiter.plans, &context.task.account_id, chrono::Utc::now(), used).await?;
+    txn.commit().await.map_err(crate::error::AppError::from)?;
+    recorded.into_iter().for_each(|event| state.publish(event));
     Ok(text)
 }

@@ -82,7 +82,8 @@ pub struct TestApp {
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-    _db: TestDb,
+    /// The sibling of another app shares that app's database and does not own it.
+    _db: Option<TestDb>,
 }
 
 impl Drop for TestApp {
@@ -137,9 +138,28 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         webhook_retry_scale: 0.001,
         webhook_poll_ms: 50,
         task_poll_ms: 50,
+        // Most tests send more than a free plan's 60 requests a minute; the limits tests turn limits on.
+        limits_enabled: false,
         ..Config::default()
     };
     tweak(&mut config);
+    let mut app = serve(config, Some(db)).await;
+    app.key = app.create_key("tenant-a", Plan::Free, &["*"]).await;
+    app
+}
+
+/// A second server on the same database (another instance of one deployment), with `tweak` applied to a copy of
+/// the first one's configuration. Uses the first one's key.
+pub async fn spawn_sibling(app: &TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = (*app.state.config).clone();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    tweak(&mut config);
+    let mut sibling = serve(config, None).await;
+    sibling.key = app.key.clone();
+    sibling
+}
+
+async fn serve(config: Config, db: Option<TestDb>) -> TestApp {
     let state = AppState::build(config).await.unwrap();
     let router = app::build_router(state.clone()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -152,7 +172,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         .await
         .unwrap();
     });
-    let mut app = TestApp {
+    TestApp {
         addr,
         client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
         key: String::new(),
@@ -160,9 +180,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         shutdown: Some(tx),
         server: Some(server),
         _db: db,
-    };
-    app.key = app.create_key("tenant-a", Plan::Free, &["*"]).await;
-    app
+    }
 }
 
 /// A response, read whole.

@@ -15,6 +15,7 @@ mod graphql;
 mod graphql_http_audit;
 mod graphql_sse;
 mod health;
+mod limits;
 mod llm_openai;
 mod llm_smollm;
 mod messages;

@@ -73,6 +73,8 @@ impl ConversationMutation {
         // Refuse a model no provider serves before storing anything.
         let conversation = conversations::get(ctx.db().gql()?, &principal.account_id, &conversation_id).await.gql()?;
         runs::check_model(app, &conversation).await.gql()?;
+        // A free account whose month is used up starts no model call; a reply already streaming finishes.
+        app.limiter.check_quota(ctx.db().gql()?, principal).await.gql()?;
         let sent = messages::store_user_message(ctx.db().gql()?, &principal.account_id, &conversation_id, new).await.gql()?;
         runs::start(app, &sent);
         Ok(SendMessagePayload { message: sent.message, reply: sent.reply })

@@ -17,11 +17,15 @@ impl TaskMutation {
     async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> async_graphql::Result<Task> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
         let config = &app.config;
+        let new: tasks::NewTask = input.into();
+        if new.calls_a_model() {
+            app.limiter.check_quota(ctx.db().gql()?, principal).await.gql()?;
+        }
         let (model, event) = tasks::create(
             ctx.db().gql()?,
             &app.outbound,
             &principal.account_id,
-            input.into(),
+            new,
             config.task_max_attempts,
             config.task_timeout_secs,
         )

@@ -3,6 +3,7 @@ mod agents;
 mod conversations;
 mod skills;
 mod tasks;
+mod usage;
 mod viewer;
 mod webhooks;
 
@@ -13,4 +14,5 @@ pub struct Query(
     agents::AgentQuery, skills::SkillQuery, viewer::ViewerQuery, conversations::ConversationQuery,
     webhooks::WebhookQuery,
     tasks::TaskQuery,
+    usage::UsageQuery,
 );

@@ -4,6 +4,7 @@ pub mod common;
 pub mod conversation;
 pub mod skill;
 pub mod task;
+pub mod usage;
 pub mod webhook;
 
 pub use agent::{Agent, AgentPage, InstalledSkill};

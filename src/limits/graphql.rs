@@ -1,0 +1,92 @@
+//! GraphQL operations pay their cost: the complexity async-graphql computes while validating (every field 1
+//! unless it says otherwise, lists multiplied by their `limit`). One huge query therefore cannot slip under a
+//! per-request limit. The cost is reported in the response's `extensions.cost`.
+use std::sync::{Arc, Mutex};
+
+use async_graphql::{
+    Response, ServerError, ValidationResult, Value,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation},
+};
+
+use super::{RateSlot, RateState, headers};
+use crate::{app::AppState, auth::Principal, error::AppError};
+
+/// Put in a request's data by the REST layer: a REST call costs 1 whatever document runs behind it.
+#[derive(Clone, Copy, Debug)]
+pub struct FlatRate;
+
+pub struct CostLimit;
+
+impl ExtensionFactory for CostLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(CostExtension::default())
+    }
+}
+
+#[derive(Default)]
+struct CostExtension {
+    /// (complexity, units the operation cost in all, units left afterwards)
+    cost: Mutex<Option<(usize, u32, Option<u32>)>>,
+}
+
+#[async_trait::async_trait]
+impl Extension for CostExtension {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        if ctx.data_opt::<FlatRate>().is_some() {
+            return Ok(result);
+        }
+        let (Some(app), Some(principal)) = (ctx.data_opt::<AppState>(), ctx.data_opt::<Principal>()) else {
+            return Ok(result);
+        };
+        let complexity = result.complexity.max(1);
+        let cost = u32::try_from(complexity).unwrap_or(u32::MAX);
+        // Over HTTP the limits layer has charged the request's first unit already.
+        let slot = ctx.data_opt::<RateSlot>();
+        let due = if slot.is_some() { cost - 1 } else { cost };
+        let state = app.limiter.charge(principal, due).await.map_err(|err| vec![server_error(err)])?;
+        if let Some(slot) = slot {
+            slot.set(state);
+        }
+        let remaining = match state {
+            RateState::Limited { decision, .. } => Some(decision.remaining),
+            _ => None,
+        };
+        *self.cost.lock().unwrap_or_else(|p| p.into_inner()) = Some((complexity, cost, remaining));
+        if let Some(denied) = state.denied() {
+            let retry_after_secs = headers::retry_after_secs(denied);
+            let mut error = server_error(AppError::RateLimited { retry_after_secs });
+            error.message = format!(
+                "rate limit exceeded: this operation costs {complexity} and {} of the plan's {} per minute are left; retry in {retry_after_secs} s",
+                denied.remaining, denied.limit
+            );
+            return Err(vec![error]);
+        }
+        Ok(result)
+    }
+
+    async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        if let Some((complexity, charged, remaining)) = *self.cost.lock().unwrap_or_else(|p| p.into_inner()) {
+            let mut cost = async_graphql::indexmap::IndexMap::new();
+            cost.insert(async_graphql::Name::new("complexity"), Value::from(complexity as u64));
+            cost.insert(async_graphql::Name::new("charged"), Value::from(charged));
+            if let Some(remaining) = remaining {
+                cost.insert(async_graphql::Name::new("remaining"), Value::from(remaining));
+            }
+            response.extensions.insert("cost".to_owned(), Value::Object(cost));
+        }
+        response
+    }
+}
+
+fn server_error(err: AppError) -> ServerError {
+    let mut error = err.into_graphql().into_server_error(async_graphql::Pos::default());
+    // Not tied to a place in the document.
+    error.locations.clear();
+    error
+}

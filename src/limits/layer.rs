@@ -1,0 +1,120 @@
+//! The HTTP side of the limits: one middleware around every metered route.
+//!
+//! Order matters. The concurrency slot is taken first, so a request refused for concurrency costs no rate; then
+//! the rate is charged (1 unit; the batch envelope 0, since each of its operations is charged as it runs
+//! through this same layer; a GraphQL operation pays the rest of its complexity in
+//! [`super::graphql::CostLimit`]). The response carries the latest state, and its body holds the slot until it
+//! ends — an open SSE stream counts as a request in flight for as long as it is open.
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use axum::{
+    body::{Body, Bytes, HttpBody},
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::Response,
+};
+
+use super::{Permit, RateSlot, RateState, headers};
+use crate::{app::HttpState, error::AppError, rest::problem};
+
+/// Paths outside the metered API: health checks, the OpenAPI document, the playground's static files, and the
+/// WebSocket endpoint (it authenticates in `connection_init` and meters itself).
+fn metered(path: &str) -> bool {
+    (path.starts_with("/v2/") || path == "/graphql") && path != "/v2/openapi.json" && path != "/v2/graphql/ws"
+}
+
+pub async fn enforce(State(state): State<HttpState>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !metered(path) {
+        return next.run(request).await;
+    }
+    let cost = if path == "/v2/batch" { 0 } else { 1 };
+    // Unauthenticated requests pass to their handler, which answers 401.
+    let Ok(principal) = state.app.auth.from_headers(request.headers()).await else {
+        return next.run(request).await;
+    };
+    let request_id = problem::request_id(request.headers()).to_owned();
+    let limiter = &state.app.limiter;
+    let permit = match limiter.acquire(&principal).await {
+        Ok(permit) => permit,
+        Err(err) => {
+            // Report the rate state too, without charging for a request that did not run.
+            let current = limiter.charge(&principal, 0).await.unwrap_or(RateState::Degraded);
+            let mut response = problem::from_app_error(err, &request_id);
+            headers::apply(response.headers_mut(), &current);
+            return response;
+        }
+    };
+    let charged = match limiter.charge(&principal, cost).await {
+        Ok(charged) => charged,
+        Err(err) => return problem::from_app_error(err, &request_id),
+    };
+    if let Some(denied) = charged.denied() {
+        let retry_after_secs = headers::retry_after_secs(denied);
+        let mut response = problem::from_app_error(AppError::RateLimited { retry_after_secs }, &request_id);
+        headers::apply(response.headers_mut(), &charged);
+        return response;
+    }
+    let slot = RateSlot::new(charged);
+    request.extensions_mut().insert(slot.clone());
+    let mut response = next.run(request).await;
+    let mut latest = slot.get();
+    if cost == 0 {
+        // The envelope's operations were charged while it ran: report where that left the caller.
+        latest = limiter.charge(&principal, 0).await.unwrap_or(latest);
+    }
+    if latest.denied().is_some() && response.status() != StatusCode::TOO_MANY_REQUESTS {
+        // A GraphQL operation whose complexity did not fit: its `rate_limited` error is answered as a 429.
+        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    }
+    headers::apply(response.headers_mut(), &latest);
+    match permit {
+        Some(permit) => response.map(|body| Body::new(Held { body, _permit: permit })),
+        None => response,
+    }
+}
+
+/// A response body that keeps a concurrency slot until it ends (or the client goes away).
+struct Held {
+    body: Body,
+    _permit: Permit,
+}
+
+impl HttpBody for Held {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metered;
+
+    #[test]
+    fn the_api_is_metered_and_the_rest_is_not() {
+        for path in ["/v2/agents", "/v2/graphql", "/graphql", "/v2/batch", "/v2/conversations/c/messages"] {
+            assert!(metered(path), "{path}");
+        }
+        for path in ["/healthz", "/readyz", "/v2/openapi.json", "/v2/graphql/ws", "/playground/", "/"] {
+            assert!(!metered(path), "{path}");
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Plans, rate limits, concurrency limits and token quotas (SPEC §7).
+//!
+//! Every metered request passes [`layer::enforce`]: it takes a concurrency slot (held until the response body
+//! ends, so an open stream counts while it is open), charges the request's cost against the per-minute rate
+//! (GCRA), and stamps the rate state on the response. GraphQL operations pay their complexity
+//! ([`graphql::CostLimit`]). Model calls check the monthly token quota first ([`quota`]). State lives in a
+//! [`LimitStore`]: this process, or Redis when several instances must share one limit.
+pub mod clock;
+pub mod gcra;
+pub mod graphql;
+pub mod headers;
+pub mod layer;
+pub mod plans;
+pub mod quota;
+pub mod redis;
+pub mod store;
+
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicU64, Ordering},
+};
+
+pub use clock::Clock;
+pub use gcra::{Decision, Rate};
+pub use plans::{PlanLimits, PlanTable};
+pub use store::{LimitStore, MemoryStore, StoreError};
+
+use crate::{auth::Principal, error::AppError};
+
+/// How long a shared (Redis) concurrency slot lives without a refresh: a crashed instance's slots come back
+/// after this. Holders refresh at a third of it.
+const SLOT_TTL_MS: i64 = 30_000;
+
+/// The rate state a response reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateState {
+    /// The plan has no per-minute limit (or limits are off).
+    Unlimited,
+    /// The store could not be reached and the limiter fails open: the request passed uncounted.
+    Degraded,
+    Limited { decision: Decision, now_us: i64 },
+}
+
+impl RateState {
+    pub fn denied(&self) -> Option<&Decision> {
+        match self {
+            Self::Limited { decision, .. } if !decision.allowed => Some(decision),
+            _ => None,
+        }
+    }
+}
+
+pub struct Limiter {
+    store: Arc<dyn LimitStore>,
+    pub clock: Clock,
+    pub plans: PlanTable,
+    enabled: bool,
+    fail_open: bool,
+    /// Namespaces keys in a shared store (several deployments, or test runs, on one Redis).
+    prefix: String,
+    store_errors: AtomicU64,
+}
+
+impl Limiter {
+    pub fn new(store: Arc<dyn LimitStore>, clock: Clock, plans: PlanTable, enabled: bool, fail_open: bool, prefix: String) -> Self {
+        Self { store, clock, plans, enabled, fail_open, prefix, store_errors: AtomicU64::new(0) }
+    }
+
+    pub fn limits(&self, principal: &Principal) -> &PlanLimits {
+        self.plans.get(principal.plan)
+    }
+
+    /// Times the store could not be reached since start (each one let a request through, or refused it when
+    /// failing closed).
+    pub fn store_errors(&self) -> u64 {
+        self.store_errors.load(Ordering::Relaxed)
+    }
+
+    fn rate_key(&self, account_id: &str) -> String {
+        format!("{}rate:{account_id}", self.prefix)
+    }
+
+    fn slots_key(&self, account_id: &str) -> String {
+        format!("{}slots:{account_id}", self.prefix)
+    }
+
+    /// Counts `cost` units against the caller's per-minute rate (0 only reads the state). A denial is not an
+    /// error here: the caller answers it with the state's headers.
+    pub async fn charge(&self, principal: &Principal, cost: u32) -> Result<RateState, AppError> {
+        let Some(limit) = self.limits(principal).requests_per_minute.filter(|_| self.enabled) else {
+            return Ok(RateState::Unlimited);
+        };
+        let now_us = self.clock.now_ms().saturating_mul(1000);
+        match self.store.take(&self.rate_key(&principal.account_id), now_us, cost, Rate::per_minute(limit)).await {
+            Ok(decision) => Ok(RateState::Limited { decision, now_us }),
+            Err(err) => self.store_failed(err).map(|()| RateState::Degraded),
+        }
+    }
+
+    /// Takes one of the caller's concurrent-request slots; `None` when the plan has no such limit. The slot is
+    /// freed when the permit is dropped.
+    pub async fn acquire(self: &Arc<Self>, principal: &Principal) -> Result<Option<Permit>, AppError> {
+        let Some(max) = self.limits(principal).concurrent_requests.filter(|_| self.enabled) else { return Ok(None) };
+        let key = self.slots_key(&principal.account_id);
+        let holder = uuid::Uuid::new_v4().simple().to_string();
+        match self.store.acquire(&key, &holder, max, self.clock.now_ms(), SLOT_TTL_MS).await {
+            Ok(true) => Ok(Some(Permit::new(self.clone(), key, holder))),
+            Ok(false) => Err(AppError::ConcurrencyLimited { limit: max }),
+            Err(err) => self.store_failed(err).map(|()| None),
+        }
+    }
+
+    /// Refuses to start a model call when the caller's monthly allowance is used up (see [`quota`]).
+    pub async fn check_quota(&self, db: &crate::db::Db, principal: &Principal) -> Result<(), AppError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        quota::check(db, self.limits(principal), &principal.account_id, chrono::Utc::now()).await
+    }
+
+    /// Slots the caller holds now (for `/v2/usage`).
+    pub async fn in_flight(&self, account_id: &str) -> u32 {
+        self.store.held(&self.slots_key(account_id), self.clock.now_ms()).await.unwrap_or(0)
+    }
+
+    /// Fail open (default: logged and counted, the request passes) or closed (503).
+    fn store_failed(&self, err: StoreError) -> Result<(), AppError> {
+        let count = self.store_errors.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::warn!(error = %err, count, fail_open = self.fail_open, "rate-limit store unavailable");
+        if self.fail_open { Ok(()) } else { Err(AppError::Unavailable) }
+    }
+}
+
+/// A held concurrency slot. Dropping it frees the slot: at once in this process, by a spawned call for a
+/// shared store (which also refreshes the slot while it is held, so a long stream keeps it).
+pub struct Permit {
+    limiter: Arc<Limiter>,
+    key: String,
+    holder: String,
+    refresher: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Permit {
+    fn new(limiter: Arc<Limiter>, key: String, holder: String) -> Self {
+        let refresher = limiter.store.needs_refresh().then(|| {
+            let (limiter, key, holder) = (limiter.clone(), key.clone(), holder.clone());
+            tokio::spawn(async move {
+                let every = std::time::Duration::from_millis((SLOT_TTL_MS / 3) as u64);
+                loop {
+                    tokio::time::sleep(every).await;
+                    let now = limiter.clock.now_ms();
+                    if let Err(err) = limiter.store.refresh(&key, &holder, now, SLOT_TTL_MS).await {
+                        tracing::warn!(error = %err, "could not refresh a concurrency slot");
+                    }
+                }
+            })
+        });
+        Self { limiter, key, holder, refresher }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(refresher) = self.refresher.take() {
+            refresher.abort();
+        }
+        let (limiter, key, holder) = (self.limiter.clone(), std::mem::take(&mut self.key), std::mem::take(&mut self.holder));
+        let release = async move {
+            if let Err(err) = limiter.store.release(&key, &holder).await {
+                tracing::warn!(error = %err, "could not release a concurrency slot; it expires on its own");
+            }
+        };
+        if self.limiter.store.needs_refresh() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(release);
+            }
+        } else {
+            // The in-process store never waits: release now, so the next request sees the slot free.
+            let _ = futures_util::FutureExt::now_or_never(release);
+        }
+    }
+}
+
+/// The latest rate state of one HTTP request, shared between the limits layer and the GraphQL cost extension
+/// (which charges the operation's complexity after the layer charged the request's first unit).
+#[derive(Clone, Debug)]
+pub struct RateSlot(Arc<Mutex<RateState>>);
+
+impl RateSlot {
+    pub fn new(state: RateState) -> Self {
+        Self(Arc::new(Mutex::new(state)))
+    }
+
+    pub fn get(&self) -> RateState {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn set(&self, state: RateState) {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = state;
+    }
+}
