@@ -31,6 +31,20 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountsCommand {
+    /// Move an account (by name or id) to another plan: free, pro or enterprise.
+    SetPlan {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        plan: Plan,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,6 +96,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(command) => keys(config, command).await,
+        Command::Accounts(AccountsCommand::SetPlan { account, plan }) => {
+            let (db, _) = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            let db = db::Db::from(db);
+            let fail = |e: crate::error::AppError| anyhow::anyhow!(e.public_message());
+            let found = services::accounts::find(&db, &account).await.map_err(fail)?;
+            let before = found.plan.clone();
+            let updated = services::accounts::set_plan(&db, found, plan).await.map_err(fail)?;
+            println!("account `{}` ({}): {before} → {}", updated.name, updated.id, updated.plan);
+            Ok(())
+        }
     }
 }
 

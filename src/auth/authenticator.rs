@@ -32,6 +32,14 @@ impl Authenticator {
         Self { db, jwt, cache_ttl, cache: RwLock::new(HashMap::new()) }
     }
 
+    /// Forgets every cached key, so a changed plan or revoked key takes effect on this instance's next request
+    /// (other instances see it when their cache entries expire: `api_key_cache_secs`).
+    pub fn forget_cached(&self) {
+        if let Ok(mut cache) = self.cache.write() {
+            cache.clear();
+        }
+    }
+
     pub fn jwt(&self) -> &JwtKeys {
         &self.jwt
     }

@@ -55,6 +55,10 @@ pub const SCOPES: &[&str] = &[
     "files:read",
 ];
 
+/// Operator power over every account (changing plans). Never implied by `*`: it must be granted by name, and only
+/// the CLI can grant it (`openclaw keys create --scopes admin`).
+pub const ADMIN_SCOPE: &str = "admin";
+
 /// Every scope string a credential may carry: `*`, each resource wildcard, and each scope.
 pub fn all_scope_names() -> Vec<String> {
     let mut names = vec!["*".to_owned()];
@@ -65,6 +69,7 @@ pub fn all_scope_names() -> Vec<String> {
         }
     }
     names.extend(SCOPES.iter().map(|s| (*s).to_owned()));
+    names.push(ADMIN_SCOPE.to_owned());
     names
 }
 
@@ -89,7 +94,9 @@ impl Principal {
     pub fn allows(&self, scope: &str) -> bool {
         let resource = scope.split(':').next().unwrap_or(scope);
         self.scopes.iter().any(|granted| {
-            granted == "*" || granted == scope || granted.strip_suffix(":*").is_some_and(|r| r == resource)
+            (granted == "*" && scope != ADMIN_SCOPE)
+                || granted == scope
+                || granted.strip_suffix(":*").is_some_and(|r| r == resource)
         })
     }
 }
@@ -98,6 +105,7 @@ impl Principal {
 pub fn validate_scopes(scopes: &[String]) -> Result<(), String> {
     for scope in scopes {
         let known = scope == "*"
+            || scope == ADMIN_SCOPE
             || SCOPES.contains(&scope.as_str())
             || scope.strip_suffix(":*").is_some_and(|r| SCOPES.iter().any(|s| s.starts_with(&format!("{r}:"))));
         if !known {

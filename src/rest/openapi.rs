@@ -283,6 +283,11 @@ fn schemas() -> Value {
         "DeliveryList": {"type": "object", "required": ["deliveries", "pagination"], "properties": {
             "deliveries": {"type": "array", "items": schema_ref("Delivery")}, "pagination": cursor}},
         "Task": task,
+        "AccountPlan": {"type": "object", "required": ["plan"], "additionalProperties": false, "properties": {
+            "plan": {"type": "string", "enum": ["free", "pro", "enterprise"]}}},
+        "Account": {"type": "object", "required": ["id", "name", "plan", "createdAt"], "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "plan": {"type": "string", "enum": ["free", "pro", "enterprise"]},
+            "createdAt": timestamp}},
         "Usage": {"type": "object", "required": ["plan", "period", "tokens", "modelCalls", "requests", "daily"], "properties": {
             "plan": {"type": "string", "enum": ["free", "pro", "enterprise"]},
             "period": {"type": "object", "properties": {"month": {"type": "string", "examples": ["2026-12"]}, "start": timestamp, "end": timestamp}},

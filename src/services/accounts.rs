@@ -42,6 +42,15 @@ pub async fn find_or_create(db: &Db, name: &str, plan: Plan) -> AppResult<accoun
 }
 
 /// Sets an account's plan.
+/// An account by id (`acct-…`) or name, or 404.
+pub async fn find(db: &Db, id_or_name: &str) -> AppResult<account::Model> {
+    account::Entity::find()
+        .filter(sea_orm::Condition::any().add(account::Column::Id.eq(id_or_name)).add(account::Column::Name.eq(id_or_name)))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound { resource: "account" })
+}
+
 pub async fn set_plan(db: &Db, account: account::Model, plan: Plan) -> AppResult<account::Model> {
     if account.plan == plan.as_str() {
         return Ok(account);

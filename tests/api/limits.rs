@@ -20,6 +20,8 @@ db_tests!(
     pro_overage_is_billed_exactly,
     two_instances_share_one_limit_through_redis,
     an_unreachable_redis_fails_open_or_closed_as_configured,
+    plans_change_through_the_admin_api_and_the_cli,
+    a_revoked_key_is_refused_on_its_next_request_while_a_stream_is_open,
 );
 
 const REDIS: &str = "redis://127.0.0.1:6379";
@@ -323,4 +325,48 @@ async fn an_unreachable_redis_fails_open_or_closed_as_configured(backend: Backen
     assert!(open.state.limiter.store_errors() >= 3, "each failure is counted");
     let closed = spawn_sibling(&open, |config| config.limits_fail_open = false).await;
     closed.get("/v2/agents").await.assert_error(503, "service_unavailable");
+}
+
+async fn plans_change_through_the_admin_api_and_the_cli(backend: Backend) {
+    let (app, _clock) = limited(backend, |_| {}).await;
+    assert_eq!(header(&app.get("/v2/agents").await, "x-ratelimit-limit"), "60");
+    let body = json!({ "plan": "pro" });
+    // `*` does not imply `admin`.
+    app.patch("/v2/admin/accounts/tenant-a", body.clone()).await.assert_error(403, "forbidden");
+    let admin = app.create_key("operators", Plan::Enterprise, &["admin"]).await;
+    let changed = app.send(Method::PATCH, "/v2/admin/accounts/tenant-a", Some(&admin), Some(body)).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.body["plan"], "pro");
+    assert_eq!(changed.body["name"], "tenant-a");
+    assert_eq!(header(&app.get("/v2/agents").await, "x-ratelimit-limit"), "600", "the new plan applies at once");
+    let bad = app.send(Method::PATCH, "/v2/admin/accounts/tenant-a", Some(&admin), Some(json!({ "plan": "gold" }))).await;
+    bad.assert_error(400, "validation_error");
+    assert_eq!(bad.body["error"]["details"]["field"], "plan");
+    let missing = app.send(Method::PATCH, "/v2/admin/accounts/nobody", Some(&admin), Some(json!({ "plan": "pro" }))).await;
+    missing.assert_error(404, "not_found");
+    // The CLI: `openclaw accounts set-plan`.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_openclaw"))
+            .args(args)
+            .env("OPENCLAW_DATABASE_URL", &app.state.config.database_url)
+            .output()
+            .unwrap()
+    };
+    let output = cli(&["accounts", "set-plan", "--account", "tenant-a", "--plan", "enterprise"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("pro → enterprise"));
+    assert!(app.get("/v2/agents").await.headers.get("x-ratelimit-limit").is_none(), "enterprise: unlimited");
+    let output = cli(&["accounts", "set-plan", "--account", "tenant-a", "--plan", "gold"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("gold"), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = cli(&["accounts", "set-plan", "--account", "nobody", "--plan", "pro"]);
+    assert!(!output.status.success());
+}
+
+async fn a_revoked_key_is_refused_on_its_next_request_while_a_stream_is_open(backend: Backend) {
+    let (app, _clock) = limited(backend, |_| {}).await;
+    let _stream = open_stream(&app).await;
+    let keys = openclaw::services::accounts::list_keys(&app.state.db, Some("tenant-a")).await.unwrap();
+    openclaw::services::accounts::revoke_key(&app.state.db, &keys[0].id).await.unwrap();
+    app.get("/v2/agents").await.assert_error(401, "unauthenticated");
 }

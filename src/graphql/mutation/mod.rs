@@ -1,4 +1,5 @@
 //! Mutation root, merged from one piece per resource.
+mod admin;
 mod agents;
 mod conversations;
 mod skills;
@@ -16,4 +17,5 @@ pub struct Mutation(
     conversations::ConversationMutation,
     webhooks::WebhookMutation,
     tasks::TaskMutation,
+    admin::AdminMutation,
 );
