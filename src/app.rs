@@ -108,7 +108,7 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("OPENCLAW_OUTBOUND_ALLOWLIST: {e}"))?;
         config.plans.validate().map_err(|e| anyhow::anyhow!("invalid plan table: {e}"))?;
         let store: Arc<dyn LimitStore> = match &config.redis_url {
-            Some(url) => Arc::new(RedisStore::new(url)?),
+            Some(url) => Arc::new(RedisStore::new(url, config.clock.clone(), crate::limits::SLOT_TTL_MS)?),
             None => Arc::new(MemoryStore::default()),
         };
         let limiter = Limiter::new(

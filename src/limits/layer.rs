@@ -18,7 +18,7 @@ use axum::{
     response::Response,
 };
 
-use super::{Permit, RateSlot, RateState, headers};
+use super::{Admit, Permit, RateSlot, headers};
 use crate::{app::HttpState, error::AppError, rest::problem};
 
 /// Paths outside the metered API: health checks, the OpenAPI document, the playground's static files, and the
@@ -39,26 +39,21 @@ pub async fn enforce(State(state): State<HttpState>, mut request: Request, next:
     };
     let request_id = problem::request_id(request.headers()).to_owned();
     let limiter = &state.app.limiter;
-    let permit = match limiter.acquire(&principal).await {
-        Ok(permit) => permit,
-        Err(err) => {
-            // Report the rate state too, without charging for a request that did not run.
-            let current = limiter.charge(&principal, 0).await.unwrap_or(RateState::Degraded);
-            let mut response = problem::from_app_error(err, &request_id);
-            headers::apply(response.headers_mut(), &current);
+    let (permit, charged) = match limiter.admit(&principal, cost).await {
+        Ok(Admit::Admitted { permit, state }) => (permit, state),
+        Ok(Admit::TooMany { limit, state }) => {
+            let mut response = problem::from_app_error(AppError::ConcurrencyLimited { limit }, &request_id);
+            headers::apply(response.headers_mut(), &state);
             return response;
         }
-    };
-    let charged = match limiter.charge(&principal, cost).await {
-        Ok(charged) => charged,
+        Ok(Admit::RateLimited { state }) => {
+            let retry_after_secs = state.denied().map_or(1, headers::retry_after_secs);
+            let mut response = problem::from_app_error(AppError::RateLimited { retry_after_secs }, &request_id);
+            headers::apply(response.headers_mut(), &state);
+            return response;
+        }
         Err(err) => return problem::from_app_error(err, &request_id),
     };
-    if let Some(denied) = charged.denied() {
-        let retry_after_secs = headers::retry_after_secs(denied);
-        let mut response = problem::from_app_error(AppError::RateLimited { retry_after_secs }, &request_id);
-        headers::apply(response.headers_mut(), &charged);
-        return response;
-    }
     let slot = RateSlot::new(charged);
     request.extensions_mut().insert(slot.clone());
     let mut response = next.run(request).await;

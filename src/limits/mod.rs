@@ -24,12 +24,13 @@ pub use clock::Clock;
 pub use gcra::{Decision, Rate};
 pub use plans::{PlanLimits, PlanTable};
 pub use store::{LimitStore, MemoryStore, StoreError};
+use store::{RateRequest, SlotRequest};
 
 use crate::{auth::Principal, error::AppError};
 
 /// How long a shared (Redis) concurrency slot lives without a refresh: a crashed instance's slots come back
-/// after this. Holders refresh at a third of it.
-const SLOT_TTL_MS: i64 = 30_000;
+/// after this. The store refreshes the slots its instance holds at a third of it.
+pub const SLOT_TTL_MS: i64 = 30_000;
 
 /// The rate state a response reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +98,40 @@ impl Limiter {
         }
     }
 
+    /// Admits an HTTP request: a concurrency slot and `cost` rate units, in one store round trip. A request
+    /// refused a slot costs nothing; a request refused by the rate holds no slot.
+    pub async fn admit(self: &Arc<Self>, principal: &Principal, cost: u32) -> Result<Admit, AppError> {
+        let limits = self.limits(principal);
+        let (max_slots, per_minute) = if self.enabled {
+            (limits.concurrent_requests, limits.requests_per_minute)
+        } else {
+            (None, None)
+        };
+        if max_slots.is_none() && per_minute.is_none() {
+            return Ok(Admit::Admitted { permit: None, state: RateState::Unlimited });
+        }
+        let (slots_key, rate_key) = (self.slots_key(&principal.account_id), self.rate_key(&principal.account_id));
+        let holder = uuid::Uuid::new_v4().simple().to_string();
+        let now_ms = self.clock.now_ms();
+        let now_us = now_ms.saturating_mul(1000);
+        let slot = max_slots.map(|max| SlotRequest { key: &slots_key, holder: &holder, max, now_ms, ttl_ms: SLOT_TTL_MS });
+        let rate = per_minute.map(|limit| RateRequest { key: &rate_key, now_us, cost, rate: Rate::per_minute(limit) });
+        let admission = match self.store.admit(slot, rate).await {
+            Ok(admission) => admission,
+            Err(err) => {
+                self.store_failed(err)?;
+                return Ok(Admit::Admitted { permit: None, state: RateState::Degraded });
+            }
+        };
+        let state = admission.rate.map_or(RateState::Unlimited, |decision| RateState::Limited { decision, now_us });
+        Ok(match admission.slot {
+            Some(false) => Admit::TooMany { limit: max_slots.unwrap_or(0), state },
+            _ if state.denied().is_some() => Admit::RateLimited { state },
+            Some(true) => Admit::Admitted { permit: Some(Permit::new(self.clone(), slots_key, holder)), state },
+            None => Admit::Admitted { permit: None, state },
+        })
+    }
+
     /// Takes one of the caller's concurrent-request slots; `None` when the plan has no such limit. The slot is
     /// freed when the permit is dropped.
     pub async fn acquire(self: &Arc<Self>, principal: &Principal) -> Result<Option<Permit>, AppError> {
@@ -131,53 +166,30 @@ impl Limiter {
     }
 }
 
-/// A held concurrency slot. Dropping it frees the slot: at once in this process, by a spawned call for a
-/// shared store (which also refreshes the slot while it is held, so a long stream keeps it).
+/// The outcome of [`Limiter::admit`], with the rate state to report either way.
+pub enum Admit {
+    Admitted { permit: Option<Permit>, state: RateState },
+    TooMany { limit: u32, state: RateState },
+    RateLimited { state: RateState },
+}
+
+/// A held concurrency slot. Dropping it frees the slot: at once in this process, in the background for a shared
+/// store (which keeps refreshing the slots its instance holds, so a long stream keeps its slot).
 pub struct Permit {
     limiter: Arc<Limiter>,
     key: String,
     holder: String,
-    refresher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Permit {
     fn new(limiter: Arc<Limiter>, key: String, holder: String) -> Self {
-        let refresher = limiter.store.needs_refresh().then(|| {
-            let (limiter, key, holder) = (limiter.clone(), key.clone(), holder.clone());
-            tokio::spawn(async move {
-                let every = std::time::Duration::from_millis((SLOT_TTL_MS / 3) as u64);
-                loop {
-                    tokio::time::sleep(every).await;
-                    let now = limiter.clock.now_ms();
-                    if let Err(err) = limiter.store.refresh(&key, &holder, now, SLOT_TTL_MS).await {
-                        tracing::warn!(error = %err, "could not refresh a concurrency slot");
-                    }
-                }
-            })
-        });
-        Self { limiter, key, holder, refresher }
+        Self { limiter, key, holder }
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        if let Some(refresher) = self.refresher.take() {
-            refresher.abort();
-        }
-        let (limiter, key, holder) = (self.limiter.clone(), std::mem::take(&mut self.key), std::mem::take(&mut self.holder));
-        let release = async move {
-            if let Err(err) = limiter.store.release(&key, &holder).await {
-                tracing::warn!(error = %err, "could not release a concurrency slot; it expires on its own");
-            }
-        };
-        if self.limiter.store.needs_refresh() {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(release);
-            }
-        } else {
-            // The in-process store never waits: release now, so the next request sees the slot free.
-            let _ = futures_util::FutureExt::now_or_never(release);
-        }
+        self.limiter.store.release(&self.key, &self.holder);
     }
 }
 

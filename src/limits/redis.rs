@@ -3,13 +3,18 @@
 //! itself: a Redis that is down or restarting makes calls fail fast, and the limiter fails open or closed as
 //! configured — it never waits on Redis for long nor lifts a limit for good (state comes back with Redis, or
 //! starts again from a full allowance if Redis lost it).
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use redis::{Script, aio::ConnectionManager};
 
 use super::{
+    Clock,
     gcra::{self, Decision, Rate},
-    store::{LimitStore, StoreError},
+    store::{Admission, LimitStore, RateRequest, SlotRequest, StoreError},
 };
 
 /// The GCRA step of [`gcra::apply`], atomically: returns {allowed, tat}. Times are integral microseconds, exact
@@ -39,12 +44,47 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 ";
 
-const REFRESH: &str = r"
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+/// [`LimitStore::admit`] in one round trip: KEYS = {slots, rate}; ARGV = {now_ms, holder, max_slots (0 = none),
+/// slot expiry, slot ttl, now_us, interval, tolerance, cost, rate? (0/1)}. Returns {slot, allowed, tat} with
+/// slot -1 (not asked) / 0 (refused) / 1 (taken) / 2 (free but not taken: the rate refused), allowed -1 when no
+/// rate was asked.
+const ADMIT: &str = r"
+local slot = -1
+local max = tonumber(ARGV[3])
+if max > 0 then
+  slot = 1
+  if redis.call('ZCARD', KEYS[1]) >= max then
+    -- Full: drop slots whose holders stopped refreshing them (a crashed instance's) before refusing.
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+    if redis.call('ZCARD', KEYS[1]) >= max then slot = 0 end
+  end
 end
-return 1
+local allowed, tat = -1, 0
+if tonumber(ARGV[10]) == 1 then
+  local now = tonumber(ARGV[6])
+  local interval = tonumber(ARGV[7])
+  local tolerance = tonumber(ARGV[8])
+  local cost = tonumber(ARGV[9])
+  if slot == 0 then cost = 0 end
+  tat = tonumber(redis.call('GET', KEYS[2]) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + cost * interval
+  if new_tat - now > tolerance then
+    allowed = 0
+  else
+    allowed = 1
+    if cost > 0 then
+      redis.call('SET', KEYS[2], string.format('%d', new_tat), 'PX', math.max(1, math.ceil((new_tat - now) / 1000)))
+      tat = new_tat
+    end
+  end
+end
+if slot == 1 and allowed == 0 then slot = 2 end
+if slot == 1 then
+  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
+return {slot, allowed, tat}
 ";
 
 const HELD: &str = r"
@@ -54,15 +94,20 @@ return redis.call('ZCARD', KEYS[1])
 
 pub struct RedisStore {
     connection: ConnectionManager,
+    /// The slots this instance holds (holder → key), refreshed together so that they outlive the slot TTL for
+    /// as long as their requests run — and no longer once this instance dies.
+    held: Arc<Mutex<HashMap<String, String>>>,
+    /// Slots to free, sent by one background task in pipelined batches (a release never waits on Redis).
+    releases: tokio::sync::mpsc::UnboundedSender<(String, String)>,
+    admit: Script,
     take: Script,
     acquire: Script,
-    refresh: Script,
-    held: Script,
+    count: Script,
 }
 
 impl RedisStore {
     /// Does not connect yet: the first call does, and a Redis that is down does not stop the server starting.
-    pub fn new(url: &str) -> anyhow::Result<Self> {
+    pub fn new(url: &str, clock: Clock, slot_ttl_ms: i64) -> anyhow::Result<Self> {
         let client = redis::Client::open(url).map_err(|e| anyhow::anyhow!("OPENCLAW_REDIS_URL: {e}"))?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(500)))
@@ -71,13 +116,71 @@ impl RedisStore {
             .set_max_delay(Duration::from_secs(2));
         let connection = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(|e| anyhow::anyhow!("OPENCLAW_REDIS_URL: {e}"))?;
+        let (releases, queue) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(send_releases(connection.clone(), queue));
+        let held = Arc::new(Mutex::new(HashMap::new()));
+        tokio::spawn(refresh_held(connection.clone(), Arc::downgrade(&held), clock, slot_ttl_ms));
         Ok(Self {
             connection,
+            held,
+            releases,
+            admit: Script::new(ADMIT),
             take: Script::new(TAKE),
             acquire: Script::new(ACQUIRE),
-            refresh: Script::new(REFRESH),
-            held: Script::new(HELD),
+            count: Script::new(HELD),
         })
+    }
+}
+
+/// Every third of the slot TTL, pushes the expiry of every slot this instance holds (one pipelined round trip).
+/// Stops when the store is dropped.
+async fn refresh_held(
+    mut connection: ConnectionManager,
+    held: std::sync::Weak<Mutex<HashMap<String, String>>>,
+    clock: Clock,
+    ttl_ms: i64,
+) {
+    let mut every = tokio::time::interval(Duration::from_millis(u64::try_from(ttl_ms / 3).unwrap_or(1000).max(1)));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let Some(held) = held.upgrade() else { return };
+        let slots: Vec<(String, String)> =
+            held.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(h, k)| (h.clone(), k.clone())).collect();
+        drop(held);
+        if slots.is_empty() {
+            continue;
+        }
+        let expiry = clock.now_ms() + ttl_ms;
+        let mut pipe = redis::pipe();
+        for (holder, key) in &slots {
+            pipe.cmd("ZADD").arg(key).arg("XX").arg(expiry).arg(holder).ignore();
+            pipe.cmd("PEXPIRE").arg(key).arg(ttl_ms).ignore();
+        }
+        if let Err(err) = pipe.query_async::<()>(&mut connection).await {
+            tracing::warn!(error = %err, "could not refresh concurrency slots");
+        }
+    }
+}
+
+/// Sends queued releases, as many per round trip as have queued up. A release that fails is not retried: the
+/// slot expires on its own after the slot TTL.
+async fn send_releases(mut connection: ConnectionManager, mut queue: tokio::sync::mpsc::UnboundedReceiver<(String, String)>) {
+    let mut batch = Vec::with_capacity(256);
+    while queue.recv_many(&mut batch, 256).await > 0 {
+        let mut pipe = redis::pipe();
+        for (key, holder) in batch.drain(..) {
+            pipe.cmd("ZREM").arg(key).arg(holder).ignore();
+        }
+        if let Err(err) = pipe.query_async::<()>(&mut connection).await {
+            tracing::warn!(error = %err, "could not free concurrency slots; they expire on their own");
+        }
+    }
+}
+
+impl RedisStore {
+    fn hold(&self, key: &str, holder: &str) {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(holder.to_owned(), key.to_owned());
     }
 }
 
@@ -115,36 +218,49 @@ impl LimitStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable)?;
+        if taken == 1 {
+            self.hold(key, holder);
+        }
         Ok(taken == 1)
     }
 
-    async fn refresh(&self, key: &str, holder: &str, now_ms: i64, ttl_ms: i64) -> Result<(), StoreError> {
-        let mut connection = self.connection.clone();
-        let _: i64 = self
-            .refresh
-            .key(key)
-            .arg(holder)
-            .arg(now_ms + ttl_ms)
-            .arg(ttl_ms)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+    fn release(&self, key: &str, holder: &str) {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(holder);
+        let _ = self.releases.send((key.to_owned(), holder.to_owned()));
     }
 
-    async fn release(&self, key: &str, holder: &str) -> Result<(), StoreError> {
+    async fn admit(&self, slot: Option<SlotRequest<'_>>, rate: Option<RateRequest<'_>>) -> Result<Admission, StoreError> {
+        let slot_request = slot;
         let mut connection = self.connection.clone();
-        redis::cmd("ZREM").arg(key).arg(holder).query_async::<i64>(&mut connection).await.map_err(unavailable)?;
-        Ok(())
+        let mut invocation = self.admit.prepare_invoke();
+        invocation.key(slot.map_or("", |s| s.key)).key(rate.map_or("", |r| r.key));
+        match slot {
+            Some(s) => invocation.arg(s.now_ms).arg(s.holder).arg(s.max).arg(s.now_ms + s.ttl_ms).arg(s.ttl_ms),
+            None => invocation.arg(0).arg("").arg(0).arg(0).arg(0),
+        };
+        match rate {
+            Some(r) => invocation.arg(r.now_us).arg(r.rate.interval_us()).arg(r.rate.tolerance_us()).arg(r.cost).arg(1),
+            None => invocation.arg(0).arg(1).arg(0).arg(0).arg(0),
+        };
+        let (taken, allowed, tat): (i64, i64, i64) = invocation.invoke_async(&mut connection).await.map_err(unavailable)?;
+        let decision = rate.map(|r| {
+            let cost = if taken == 0 { 0 } else { r.cost };
+            gcra::decide(allowed == 1, tat, r.now_us, cost, r.rate)
+        });
+        let slot = match taken {
+            -1 | 2 => None,
+            0 => Some(false),
+            _ => Some(true),
+        };
+        if let (Some(true), Some(s)) = (slot, slot_request) {
+            self.hold(s.key, s.holder);
+        }
+        Ok(Admission { slot, rate: decision })
     }
 
     async fn held(&self, key: &str, now_ms: i64) -> Result<u32, StoreError> {
         let mut connection = self.connection.clone();
-        let held: i64 = self.held.key(key).arg(now_ms).invoke_async(&mut connection).await.map_err(unavailable)?;
+        let held: i64 = self.count.key(key).arg(now_ms).invoke_async(&mut connection).await.map_err(unavailable)?;
         Ok(u32::try_from(held).unwrap_or(0))
-    }
-
-    fn needs_refresh(&self) -> bool {
-        true
     }
 }
