@@ -5,7 +5,7 @@
 //! Redis, off, …) so that a noisy neighbour hits all three alike; the median run of each is reported.
 //!
 //!   cargo bench --bench limits
-//!   BENCH_SECONDS=5 BENCH_RUNS=5 BENCH_CONNECTIONS=32 cargo bench --bench limits
+//!   BENCH_SECONDS=5 BENCH_RUNS=5 BENCH_CONNECTIONS=128 cargo bench --bench limits
 #![expect(clippy::unwrap_used, reason = "a benchmark that cannot set up should stop")]
 
 #[path = "support/http_load.rs"]

@@ -44,48 +44,121 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 ";
 
-/// [`LimitStore::admit`] in one round trip: KEYS = {slots, rate}; ARGV = {now_ms, holder, max_slots (0 = none),
-/// slot expiry, slot ttl, now_us, interval, tolerance, cost, rate? (0/1)}. Returns {slot, allowed, tat} with
+/// [`LimitStore::admit`] for a batch of requests in one round trip and one script call: for request i,
+/// KEYS[2i-1..2i] = {slots, rate}; ARGV[10(i-1)+1..] = {now_ms, holder, max_slots (0 = none), slot expiry,
+/// slot ttl, now_us, interval, tolerance, cost, rate? (0/1)}; max_slots -1 marks a release of the holder's slot
+/// (queued releases ride along with admissions instead of costing round trips of their own). Returns {slot, allowed, tat} per request, with
 /// slot -1 (not asked) / 0 (refused) / 1 (taken) / 2 (free but not taken: the rate refused), allowed -1 when no
-/// rate was asked.
+/// rate was asked. Requests run in order, exactly as if sent one by one.
 const ADMIT: &str = r"
-local slot = -1
-local max = tonumber(ARGV[3])
-if max > 0 then
-  slot = 1
-  if redis.call('ZCARD', KEYS[1]) >= max then
-    -- Full: drop slots whose holders stopped refreshing them (a crashed instance's) before refusing.
-    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-    if redis.call('ZCARD', KEYS[1]) >= max then slot = 0 end
-  end
-end
-local allowed, tat = -1, 0
-if tonumber(ARGV[10]) == 1 then
-  local now = tonumber(ARGV[6])
-  local interval = tonumber(ARGV[7])
-  local tolerance = tonumber(ARGV[8])
-  local cost = tonumber(ARGV[9])
-  if slot == 0 then cost = 0 end
-  tat = tonumber(redis.call('GET', KEYS[2]) or now)
-  if tat < now then tat = now end
-  local new_tat = tat + cost * interval
-  if new_tat - now > tolerance then
-    allowed = 0
-  else
-    allowed = 1
-    if cost > 0 then
-      redis.call('SET', KEYS[2], string.format('%d', new_tat), 'PX', math.max(1, math.ceil((new_tat - now) / 1000)))
-      tat = new_tat
+local out = {}
+for i = 1, #KEYS / 2 do
+  local slots, rate, a = KEYS[2 * i - 1], KEYS[2 * i], 10 * (i - 1)
+  local slot = -1
+  local max = tonumber(ARGV[a + 3])
+  if max < 0 then
+    -- A release riding along with the batch.
+    redis.call('ZREM', slots, ARGV[a + 2])
+  elseif max > 0 then
+    slot = 1
+    if redis.call('ZCARD', slots) >= max then
+      -- Full: drop slots whose holders stopped refreshing them (a crashed instance's) before refusing.
+      redis.call('ZREMRANGEBYSCORE', slots, '-inf', ARGV[a + 1])
+      if redis.call('ZCARD', slots) >= max then slot = 0 end
     end
   end
+  local allowed, tat = -1, 0
+  if tonumber(ARGV[a + 10]) == 1 then
+    local now = tonumber(ARGV[a + 6])
+    local interval = tonumber(ARGV[a + 7])
+    local tolerance = tonumber(ARGV[a + 8])
+    local cost = tonumber(ARGV[a + 9])
+    if slot == 0 then cost = 0 end
+    tat = tonumber(redis.call('GET', rate) or now)
+    if tat < now then tat = now end
+    local new_tat = tat + cost * interval
+    if new_tat - now > tolerance then
+      allowed = 0
+    else
+      allowed = 1
+      if cost > 0 then
+        redis.call('SET', rate, string.format('%d', new_tat), 'PX', math.max(1, math.ceil((new_tat - now) / 1000)))
+        tat = new_tat
+      end
+    end
+  end
+  if slot == 1 and allowed == 0 then slot = 2 end
+  if slot == 1 then
+    redis.call('ZADD', slots, ARGV[a + 4], ARGV[a + 2])
+    redis.call('PEXPIRE', slots, ARGV[a + 5])
+  end
+  out[3 * i - 2], out[3 * i - 1], out[3 * i] = slot, allowed, tat
 end
-if slot == 1 and allowed == 0 then slot = 2 end
-if slot == 1 then
-  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
-end
-return {slot, allowed, tat}
+return out
 ";
+
+/// One request waiting for admission, owned so that it can wait in the batching queue.
+struct PendingAdmit {
+    keys: [String; 2],
+    /// Everything reaches Lua as text anyway.
+    args: [String; 10],
+    /// `None` for a release: nobody waits for it.
+    reply: Option<tokio::sync::oneshot::Sender<Result<(i64, i64, i64), StoreError>>>,
+}
+
+impl PendingAdmit {
+    fn release(key: &str, holder: &str) -> Self {
+        let mut args = ["0"; 10].map(str::to_owned);
+        args[1] = holder.to_owned();
+        args[2] = "-1".to_owned();
+        Self { keys: [key.to_owned(), String::new()], args, reply: None }
+    }
+
+    fn answer(self, result: Result<(i64, i64, i64), StoreError>) {
+        if let Some(reply) = self.reply {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// Admissions queued while a batch is in flight go together in the next one: under load many requests share
+/// one round trip and one script call; alone, a request goes at once.
+async fn send_admissions(
+    mut connection: ConnectionManager,
+    script: Script,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<PendingAdmit>,
+) {
+    let mut batch = Vec::with_capacity(ADMIT_BATCH);
+    while queue.recv_many(&mut batch, ADMIT_BATCH).await > 0 {
+        let mut invocation = script.prepare_invoke();
+        for pending in &batch {
+            invocation.key(&pending.keys[0]).key(&pending.keys[1]);
+            for arg in &pending.args {
+                invocation.arg(arg);
+            }
+        }
+        let answer: Result<Vec<i64>, _> = invocation.invoke_async(&mut connection).await;
+        match answer {
+            Ok(values) if values.len() == 3 * batch.len() => {
+                for (pending, chunk) in batch.drain(..).zip(values.chunks(3)) {
+                    pending.answer(Ok((chunk[0], chunk[1], chunk[2])));
+                }
+            }
+            Ok(values) => {
+                let message = format!("admit answered {} values for {} requests", values.len(), batch.len());
+                batch.drain(..).for_each(|p| p.answer(Err(StoreError::Unavailable(message.clone()))));
+            }
+            Err(err) => {
+                // Lost releases are not retried: those slots expire on their own after the slot TTL.
+                let message = err.to_string();
+                batch.drain(..).for_each(|p| p.answer(Err(StoreError::Unavailable(message.clone()))));
+            }
+        }
+    }
+}
+
+/// The most admissions sent in one round trip.
+const ADMIT_BATCH: usize = 128;
 
 const HELD: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -97,9 +170,8 @@ pub struct RedisStore {
     /// The slots this instance holds (holder → key), refreshed together so that they outlive the slot TTL for
     /// as long as their requests run — and no longer once this instance dies.
     held: Arc<Mutex<HashMap<String, String>>>,
-    /// Slots to free, sent by one background task in pipelined batches (a release never waits on Redis).
-    releases: tokio::sync::mpsc::UnboundedSender<(String, String)>,
-    admit: Script,
+    /// Admissions and releases, sent in batches by one background task (a release never waits on Redis).
+    admissions: tokio::sync::mpsc::UnboundedSender<PendingAdmit>,
     take: Script,
     acquire: Script,
     count: Script,
@@ -116,15 +188,14 @@ impl RedisStore {
             .set_max_delay(Duration::from_secs(2));
         let connection = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(|e| anyhow::anyhow!("OPENCLAW_REDIS_URL: {e}"))?;
-        let (releases, queue) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(send_releases(connection.clone(), queue));
+        let (admissions, waiting) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(send_admissions(connection.clone(), Script::new(ADMIT), waiting));
         let held = Arc::new(Mutex::new(HashMap::new()));
         tokio::spawn(refresh_held(connection.clone(), Arc::downgrade(&held), clock, slot_ttl_ms));
         Ok(Self {
             connection,
             held,
-            releases,
-            admit: Script::new(ADMIT),
+            admissions,
             take: Script::new(TAKE),
             acquire: Script::new(ACQUIRE),
             count: Script::new(HELD),
@@ -163,20 +234,6 @@ async fn refresh_held(
     }
 }
 
-/// Sends queued releases, as many per round trip as have queued up. A release that fails is not retried: the
-/// slot expires on its own after the slot TTL.
-async fn send_releases(mut connection: ConnectionManager, mut queue: tokio::sync::mpsc::UnboundedReceiver<(String, String)>) {
-    let mut batch = Vec::with_capacity(256);
-    while queue.recv_many(&mut batch, 256).await > 0 {
-        let mut pipe = redis::pipe();
-        for (key, holder) in batch.drain(..) {
-            pipe.cmd("ZREM").arg(key).arg(holder).ignore();
-        }
-        if let Err(err) = pipe.query_async::<()>(&mut connection).await {
-            tracing::warn!(error = %err, "could not free concurrency slots; they expire on their own");
-        }
-    }
-}
 
 impl RedisStore {
     fn hold(&self, key: &str, holder: &str) {
@@ -226,23 +283,32 @@ impl LimitStore for RedisStore {
 
     fn release(&self, key: &str, holder: &str) {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(holder);
-        let _ = self.releases.send((key.to_owned(), holder.to_owned()));
+        let _ = self.admissions.send(PendingAdmit::release(key, holder));
     }
 
     async fn admit(&self, slot: Option<SlotRequest<'_>>, rate: Option<RateRequest<'_>>) -> Result<Admission, StoreError> {
         let slot_request = slot;
-        let mut connection = self.connection.clone();
-        let mut invocation = self.admit.prepare_invoke();
-        invocation.key(slot.map_or("", |s| s.key)).key(rate.map_or("", |r| r.key));
-        match slot {
-            Some(s) => invocation.arg(s.now_ms).arg(s.holder).arg(s.max).arg(s.now_ms + s.ttl_ms).arg(s.ttl_ms),
-            None => invocation.arg(0).arg("").arg(0).arg(0).arg(0),
+        let (slot_key, [a1, a2, a3, a4, a5]) = match slot {
+            Some(s) => (s.key, [s.now_ms, 0, i64::from(s.max), s.now_ms + s.ttl_ms, s.ttl_ms].map(|n| n.to_string())),
+            None => ("", ["0"; 5].map(str::to_owned)),
         };
-        match rate {
-            Some(r) => invocation.arg(r.now_us).arg(r.rate.interval_us()).arg(r.rate.tolerance_us()).arg(r.cost).arg(1),
-            None => invocation.arg(0).arg(1).arg(0).arg(0).arg(0),
+        let a2 = slot.map_or(a2, |s| s.holder.to_owned());
+        let (rate_key, [b1, b2, b3, b4, b5]) = match rate {
+            Some(r) => (
+                r.key,
+                [r.now_us, r.rate.interval_us(), r.rate.tolerance_us(), i64::from(r.cost), 1].map(|n| n.to_string()),
+            ),
+            None => ("", ["0", "1", "0", "0", "0"].map(str::to_owned)),
         };
-        let (taken, allowed, tat): (i64, i64, i64) = invocation.invoke_async(&mut connection).await.map_err(unavailable)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let pending = PendingAdmit {
+            keys: [slot_key.to_owned(), rate_key.to_owned()],
+            args: [a1, a2, a3, a4, a5, b1, b2, b3, b4, b5],
+            reply: Some(reply),
+        };
+        self.admissions.send(pending).map_err(|_| StoreError::Unavailable("the admission sender stopped".into()))?;
+        let (taken, allowed, tat) =
+            answer.await.map_err(|_| StoreError::Unavailable("the admission sender stopped".into()))??;
         let decision = rate.map(|r| {
             let cost = if taken == 0 { 0 } else { r.cost };
             gcra::decide(allowed == 1, tat, r.now_us, cost, r.rate)
