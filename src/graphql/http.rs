@@ -298,6 +298,7 @@ pub async fn graphql_http(
     RawQuery(raw_query): RawQuery,
     work: Option<Extension<UnitOfWork>>,
     rate: Option<Extension<RateSlot>>,
+    known: Option<Extension<crate::auth::Authenticated>>,
     body: Body,
 ) -> Response {
     let work = work.map(|Extension(work)| work);
@@ -315,7 +316,7 @@ pub async fn graphql_http(
         Ok(parsed) => parsed,
         Err(response) => return response,
     };
-    let principal = match state.app.auth.from_headers(&headers).await {
+    let principal = match state.app.auth.from_request(&headers, known).await {
         Ok(principal) => principal,
         Err(err) => return app_error(err, media),
     };

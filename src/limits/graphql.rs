@@ -4,8 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use async_graphql::{
-    Response, ServerError, ValidationResult, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextValidation},
+    Response, ServerError, ServerResult, ValidationResult, Value, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation},
+    parser::types::{ExecutableDocument, OperationType},
 };
 
 use super::{RateSlot, RateState, headers};
@@ -27,10 +28,25 @@ impl ExtensionFactory for CostLimit {
 struct CostExtension {
     /// (complexity, units the operation cost in all, units left afterwards)
     cost: Mutex<Option<(usize, u32, Option<u32>)>>,
+    /// Subscriptions pay when they start; their events do not repeat the cost.
+    subscription: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait::async_trait]
 impl Extension for CostExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let subscription = document.operations.iter().all(|(_, op)| op.node.ty == OperationType::Subscription);
+        self.subscription.store(subscription, std::sync::atomic::Ordering::Relaxed);
+        Ok(document)
+    }
+
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -71,6 +87,9 @@ impl Extension for CostExtension {
 
     async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
         let mut response = next.run(ctx, operation_name).await;
+        if self.subscription.load(std::sync::atomic::Ordering::Relaxed) {
+            return response;
+        }
         if let Some((complexity, charged, remaining)) = *self.cost.lock().unwrap_or_else(|p| p.into_inner()) {
             let mut cost = async_graphql::indexmap::IndexMap::new();
             cost.insert(async_graphql::Name::new("complexity"), Value::from(complexity as u64));

@@ -19,7 +19,7 @@ use axum::{
 };
 
 use super::{Admit, Permit, RateSlot, headers};
-use crate::{app::HttpState, error::AppError, rest::problem};
+use crate::{app::HttpState, auth::Authenticated, error::AppError, rest::problem};
 
 /// Paths outside the metered API: health checks, the OpenAPI document, the playground's static files, and the
 /// WebSocket endpoint (it authenticates in `connection_init` and meters itself).
@@ -56,6 +56,7 @@ pub async fn enforce(State(state): State<HttpState>, mut request: Request, next:
     };
     let slot = RateSlot::new(charged);
     request.extensions_mut().insert(slot.clone());
+    request.extensions_mut().insert(Authenticated(principal.clone()));
     let mut response = next.run(request).await;
     let mut latest = slot.get();
     if cost == 0 {

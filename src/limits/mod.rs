@@ -153,6 +153,17 @@ impl Limiter {
         quota::check(db, self.limits(principal), &principal.account_id, chrono::Utc::now()).await
     }
 
+    /// The same check for work that runs without a caller (tasks): the account's plan is read from the database.
+    pub async fn check_account_quota(&self, db: &crate::db::Db, account_id: &str) -> Result<(), AppError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let account = crate::services::accounts::find(db, account_id).await?;
+        let plan: crate::auth::Plan =
+            account.plan.parse().map_err(|message: String| AppError::Internal(anyhow::anyhow!(message)))?;
+        quota::check(db, self.plans.get(plan), account_id, chrono::Utc::now()).await
+    }
+
     /// Slots the caller holds now (for `/v2/usage`).
     pub async fn in_flight(&self, account_id: &str) -> u32 {
         self.store.held(&self.slots_key(account_id), self.clock.now_ms()).await.unwrap_or(0)

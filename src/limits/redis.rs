@@ -97,13 +97,16 @@ end
 return out
 ";
 
+/// The script's {slot, allowed, tat} for one request.
+type AdmitAnswer = Result<(i64, i64, i64), StoreError>;
+
 /// One request waiting for admission, owned so that it can wait in the batching queue.
 struct PendingAdmit {
     keys: [String; 2],
     /// Everything reaches Lua as text anyway.
     args: [String; 10],
     /// `None` for a release: nobody waits for it.
-    reply: Option<tokio::sync::oneshot::Sender<Result<(i64, i64, i64), StoreError>>>,
+    reply: Option<tokio::sync::oneshot::Sender<AdmitAnswer>>,
 }
 
 impl PendingAdmit {
@@ -114,7 +117,7 @@ impl PendingAdmit {
         Self { keys: [key.to_owned(), String::new()], args, reply: None }
     }
 
-    fn answer(self, result: Result<(i64, i64, i64), StoreError>) {
+    fn answer(self, result: AdmitAnswer) {
         if let Some(reply) = self.reply {
             let _ = reply.send(result);
         }

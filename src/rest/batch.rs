@@ -51,10 +51,15 @@ const FORWARDED: [&str; 3] = ["authorization", "x-api-key", "x-request-id"];
 /// Response headers worth returning per operation.
 const RETURNED: [&str; 3] = ["location", "idempotent-replayed", "retry-after"];
 
-pub async fn batch(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn batch(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    known: Option<axum::Extension<crate::auth::Authenticated>>,
+    body: Body,
+) -> Response {
     let request_id = request_id(&headers).to_owned();
     let fail = |err: AppError| problem::from_app_error(err, &request_id);
-    let principal = match state.app.auth.from_headers(&headers).await {
+    let principal = match state.app.auth.from_request(&headers, known).await {
         Ok(principal) => principal,
         Err(err) => return fail(err),
     };

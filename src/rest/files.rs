@@ -9,10 +9,15 @@ use axum::{
 use super::problem::{self, request_id};
 use crate::{app::HttpState, error::AppError, services::files};
 
-pub async fn content(State(state): State<HttpState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn content(
+    State(state): State<HttpState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    known: Option<axum::Extension<crate::auth::Authenticated>>,
+) -> Response {
     let request_id = request_id(&headers).to_owned();
     let fail = |err: AppError| problem::from_app_error(err, &request_id);
-    let principal = match state.app.auth.from_headers(&headers).await {
+    let principal = match state.app.auth.from_request(&headers, known).await {
         Ok(principal) => principal,
         Err(err) => return fail(err),
     };

@@ -21,6 +21,7 @@ use super::{
 };
 use crate::{
     app::HttpState,
+    auth::Authenticated,
     error::AppError,
     graphql::{errors, request_data},
     services,
@@ -69,9 +70,11 @@ pub fn router(routes: Arc<CompiledRoutes>) -> Router<HttpState> {
                             query: RawQuery,
                             headers: HeaderMap,
                             work: Option<Extension<UnitOfWork>>,
+                            known: Option<Extension<Authenticated>>,
                             body: Body| async move {
             let work = work.map(|Extension(work)| work);
-            execute(state, &routes.0[index], Call { path: path.0, raw_query: query.0, headers, work }, body).await
+            let call = Call { path: path.0, raw_query: query.0, headers, work, known };
+            execute(state, &routes.0[index], call, body).await
         };
         let filter = MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET);
         match by_path.iter_mut().find(|(path, _, _)| *path == route.path) {
@@ -110,6 +113,8 @@ pub(super) struct Call {
     pub headers: HeaderMap,
     /// Set by an atomic batch: the transaction this call writes into.
     pub work: Option<UnitOfWork>,
+    /// The caller, if the limits layer authenticated it already.
+    pub known: Option<Extension<Authenticated>>,
 }
 
 impl Call {
@@ -122,7 +127,7 @@ impl Call {
 async fn execute(State(state): State<HttpState>, compiled: &CompiledRoute, call: Call, body: Body) -> Response {
     let request_id = request_id(&call.headers).to_owned();
     let route = compiled.route;
-    let principal = match state.app.auth.from_headers(&call.headers).await {
+    let principal = match state.app.auth.from_request(&call.headers, call.known.clone()).await {
         Ok(principal) => principal,
         Err(err) => return problem::from_app_error(err, &request_id),
     };

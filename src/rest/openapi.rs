@@ -59,7 +59,10 @@ pub fn document() -> Value {
                 "description": "retries with the same key and body return the first response (kept 24 h)",
                 "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"}}));
         }
+        let mut success = success;
+        success["headers"] = rate_limit_headers();
         responses.insert(route.status.as_u16().to_string(), success);
+        responses.insert("429".into(), too_many_requests());
         responses.insert(
             "default".into(),
             json!({
@@ -101,6 +104,27 @@ pub fn document() -> Value {
     })
 }
 
+/// The rate state every metered response carries (absent for plans without a per-minute limit).
+fn rate_limit_headers() -> Value {
+    let integer = |description: &str| json!({"description": description, "schema": {"type": "integer"}});
+    json!({
+        "X-RateLimit-Limit": integer("cost units allowed per minute"),
+        "X-RateLimit-Remaining": integer("units left now (a REST call costs 1, a GraphQL operation its complexity)"),
+        "X-RateLimit-Reset": integer("epoch seconds when the whole allowance is back"),
+        "RateLimit-Policy": {"description": "IETF draft: `\"per-minute\";q=<limit>;w=60`", "schema": {"type": "string"}},
+        "RateLimit": {"description": "IETF draft: `\"per-minute\";r=<remaining>;t=<seconds until whole>`", "schema": {"type": "string"}}
+    })
+}
+
+/// `rate_limited`, `concurrency_limited` or `quota_exceeded`, with `Retry-After` (never earlier than a retry can
+/// succeed).
+fn too_many_requests() -> Value {
+    let mut headers = rate_limit_headers();
+    headers["Retry-After"] = json!({"description": "seconds", "schema": {"type": "integer", "minimum": 1}});
+    json!({"description": "over the plan's rate, concurrency or monthly token limit", "headers": headers,
+           "content": {"application/json": {"schema": schema_ref("Error")}}})
+}
+
 /// Endpoints outside the route table: the batch executor and file downloads (binary).
 fn extra_paths(paths: &mut Map<String, Value>) {
     let error = json!({"description": "error", "content": {"application/json": {"schema": schema_ref("Error")}}});
@@ -111,8 +135,10 @@ fn extra_paths(paths: &mut Map<String, Value>) {
         "tags": ["batch"],
         "requestBody": {"required": true, "content": {"application/json": {"schema": schema_ref("BatchRequest")}}},
         "responses": {
-            "200": {"description": "one result per operation, in order",
+            "200": {"description": "one result per operation, in order (each operation counted like a request)",
+                    "headers": rate_limit_headers(),
                     "content": {"application/json": {"schema": schema_ref("BatchResponse")}}},
+            "429": too_many_requests(),
             "default": error.clone()}}}));
     paths.insert("/v2/files/{fileId}/content".into(), json!({"get": {
         "operationId": "getFileContent",
@@ -123,6 +149,7 @@ fn extra_paths(paths: &mut Map<String, Value>) {
             "200": {"description": "the file's bytes, with its Content-Type, ETag and Content-Disposition",
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
             "304": {"description": "not modified (If-None-Match)"},
+            "429": too_many_requests(),
             "default": error}}}));
 }
 

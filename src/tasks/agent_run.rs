@@ -34,6 +34,8 @@ pub async fn run(context: &TaskContext) -> Result<Value, TaskError> {
     };
     let conversation = conversations::get(&state.db, account_id, &conversation_id).await?;
     runs::check_model(state, &conversation).await?;
+    // Checked again when the task runs: the month may have been used up while it was queued.
+    state.limiter.check_account_quota(&state.db, account_id).await?;
     context.progress(10);
     let new = NewMessage { content, attachments: Vec::new(), while_busy: WhileBusy::Enqueue };
     messages::validate(&new, state.config.max_message_chars)?;

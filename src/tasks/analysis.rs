@@ -107,6 +107,7 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 async fn model_narrative(context: &TaskContext, agent_id: &str, stats: &analysis::Summary) -> Result<String, TaskError> {
     let state = &context.state;
     let agent = agents::get(&state.db, &context.task.account_id, agent_id).await?;
+    state.limiter.check_account_quota(&state.db, &context.task.account_id).await?;
     let resolved = state.llm.resolve(&agents::model_ref(&agent))?;
     let stats_json = serde_json::to_string(stats).unwrap_or_default();
     let mut messages = Vec::new();

@@ -252,7 +252,11 @@ async fn a_query_is_one_next_then_complete(backend: Backend) {
     let complete = events.next().await.expect("a complete event");
     let end = events.next().await;
 
-    assert_eq!(next.result(), json!({"data": {"agent": {"id": id, "name": "客服助手"}}}));
+    // A query's result reports what it cost (`agent` + two fields); subscription events do not repeat it.
+    assert_eq!(
+        next.result(),
+        json!({"data": {"agent": {"id": id, "name": "客服助手"}}, "extensions": {"cost": {"complexity": 3, "charged": 3}}})
+    );
     assert_eq!((complete.event.as_str(), complete.data.as_str()), ("complete", ""));
     assert_eq!(end, None, "the server ends the stream after complete");
 }

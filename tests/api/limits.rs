@@ -22,6 +22,8 @@ db_tests!(
     an_unreachable_redis_fails_open_or_closed_as_configured,
     plans_change_through_the_admin_api_and_the_cli,
     a_revoked_key_is_refused_on_its_next_request_while_a_stream_is_open,
+    a_redis_restart_degrades_then_limits_again,
+    websocket_subscriptions_pay_their_cost_and_a_clock_jump_lifts_nothing,
 );
 
 const REDIS: &str = "redis://127.0.0.1:6379";
@@ -369,4 +371,104 @@ async fn a_revoked_key_is_refused_on_its_next_request_while_a_stream_is_open(bac
     let keys = openclaw::services::accounts::list_keys(&app.state.db, Some("tenant-a")).await.unwrap();
     openclaw::services::accounts::revoke_key(&app.state.db, &keys[0].id).await.unwrap();
     app.get("/v2/agents").await.assert_error(401, "unauthenticated");
+}
+
+/// A Redis of this test's own on a free port, so it can be stopped and started.
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed");
+        Self { port, child }
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not start on {}", self.port);
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn a_redis_restart_degrades_then_limits_again(backend: Backend) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut redis = OwnRedis::start(port);
+    redis.wait_ready().await;
+    let (app, _clock) = limited(backend, move |config| {
+        config.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+        config.plans.free.requests_per_minute = Some(5);
+    })
+    .await;
+    for n in 0..5 {
+        assert_eq!(remaining(&app.get("/v2/agents").await), 4 - n);
+    }
+    app.get("/v2/agents").await.assert_error(429, "rate_limited");
+    redis.stop();
+    // Down: requests pass (fail open), uncounted, and every failure is counted.
+    let errors_before = app.state.limiter.store_errors();
+    for _ in 0..3 {
+        let reply = app.get("/v2/agents").await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert!(reply.headers.get("x-ratelimit-limit").is_none());
+    }
+    assert!(app.state.limiter.store_errors() >= errors_before + 3);
+    // Back (empty, as a restarted Redis without persistence is): limits apply again, never lifted for good.
+    let redis = OwnRedis::start(port);
+    redis.wait_ready().await;
+    let mut limited_again = false;
+    for _ in 0..100 {
+        let reply = app.get("/v2/agents").await;
+        if reply.headers.get("x-ratelimit-limit").is_some() {
+            limited_again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(limited_again, "the limiter reconnected");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.get("/v2/agents").await.status.as_u16());
+    }
+    assert!(statuses.contains(&429), "the limit is enforced again: {statuses:?}");
+}
+
+async fn websocket_subscriptions_pay_their_cost_and_a_clock_jump_lifts_nothing(backend: Backend) {
+    let (app, clock) = limited(backend, |_| {}).await;
+    let before = remaining(&app.get("/v2/agents").await);
+    let mut ws = crate::websocket::connect(&app, "graphql-transport-ws").await;
+    crate::websocket::send(&mut ws, json!({ "type": "connection_init", "payload": { "X-API-Key": app.key } })).await;
+    assert_eq!(crate::websocket::next_json(&mut ws).await["type"], "connection_ack");
+    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { events { id type subjectId } }" } });
+    crate::websocket::send(&mut ws, subscribe).await;
+    crate::websocket::wait_for_subscribers(&app, 1).await;
+    let after = remaining(&app.get("/v2/agents").await);
+    assert!(before - after > 3, "the subscription start cost its complexity: {before} → {after}");
+    // Use the rest of the minute, then the clock jumps an hour back: nothing comes back early.
+    while app.get("/v2/agents").await.status == 200 {}
+    clock.advance(-3_600_000);
+    let refused = app.get("/v2/agents").await;
+    refused.assert_error(429, "rate_limited");
+    clock.advance(3_600_000 + 1_000);
+    assert_eq!(app.get("/v2/agents").await.status, 200, "back on time");
 }

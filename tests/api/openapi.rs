@@ -41,6 +41,7 @@ async fn every_route_document_validates(backend: Backend) {
     let event = events.body["events"][0]["id"].as_str().unwrap().to_owned();
     // Deletions last, archiving (which stops messages) late, and the agent's own deletion very last, so every
     // route finds what it needs.
+    let admin = app.create_key("operators", openclaw::auth::Plan::Enterprise, &["admin"]).await;
     let mut routes: Vec<_> = ROUTES.iter().collect();
     routes.sort_by_key(|r| {
         (r.method == reqwest::Method::DELETE, r.name == "archiveConversation", r.name == "deleteAgent")
@@ -55,7 +56,8 @@ async fn every_route_document_validates(backend: Backend) {
             .replace("{webhookId}", &webhook)
             .replace("{deliveryId}", &delivery)
             .replace("{taskId}", &task)
-            .replace("{eventId}", &event);
+            .replace("{eventId}", &event)
+            .replace("{accountId}", "tenant-a");
         let body = match route.name {
             "createConversation" => Some(serde_json::json!({"agentId": agent})),
             "sendMessage" => Some(serde_json::json!({"content": "again"})),
@@ -66,11 +68,14 @@ async fn every_route_document_validates(backend: Backend) {
             "createWebhook" => Some(serde_json::json!({"url": receiver.url("/2"), "events": ["task.completed"]})),
             "updateWebhook" => Some(serde_json::json!({"description": "d"})),
             "createTask" => Some(serde_json::json!({"type": "noop", "input": {}})),
+            "setAccountPlan" => Some(serde_json::json!({"plan": "free"})),
             _ => Some(serde_json::json!({})),
         };
         let body =
             if route.method == reqwest::Method::GET || route.method == reqwest::Method::DELETE { None } else { body };
-        let reply = app.send(route.method.clone(), &path, Some(&app.key), body).await;
+        // Operator routes need the `admin` scope, which `*` does not imply.
+        let key = if route.tag == "admin" { &admin } else { &app.key };
+        let reply = app.send(route.method.clone(), &path, Some(key), body).await;
         // Cancelling with nothing running is a (valid) conflict.
         let expected = reply.status.is_success() || (route.name == "cancelReply" && reply.code() == "no_active_reply");
         assert!(
