@@ -213,6 +213,7 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
         .route("/readyz", get(readyz))
         .route("/v2/openapi.json", get(openapi))
         .route("/v2/batch", axum::routing::post(rest::batch::batch))
+        .route("/v2/files", axum::routing::post(crate::rest::files::upload))
         .route("/v2/files/{fileId}/content", get(crate::rest::files::content))
         .merge(graphql_routes)
         .merge(rest::router(routes))

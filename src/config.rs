@@ -77,6 +77,8 @@ pub struct Config {
     pub task_max_input_bytes: usize,
     /// Where stored files (task charts, uploads) are kept by the local storage backend.
     pub storage_dir: String,
+    /// Largest accepted file upload, in bytes (streamed to storage, so memory does not grow with it).
+    pub file_max_bytes: u64,
     /// Plan limits (`[plans.free]`, `[plans.pro]`, `[plans.enterprise]`); defaults are SPEC §7's.
     pub plans: crate::limits::PlanTable,
     /// Enforce rate, concurrency and quota limits (off: every request passes, nothing is counted).
@@ -127,6 +129,7 @@ impl Default for Config {
             task_poll_ms: 1000,
             task_max_input_bytes: 50 * 1024 * 1024,
             storage_dir: "openclaw-data".to_owned(),
+            file_max_bytes: 512 * 1024 * 1024,
             plans: crate::limits::PlanTable::default(),
             limits_enabled: true,
             redis_url: None,
@@ -170,6 +173,7 @@ const ENV_KEYS: &[&str] = &[
     "task_poll_ms",
     "task_max_input_bytes",
     "storage_dir",
+    "file_max_bytes",
     "limits_enabled",
     "redis_url",
     "redis_key_prefix",

@@ -53,6 +53,7 @@ pub const SCOPES: &[&str] = &[
     "tasks:read",
     "tasks:write",
     "files:read",
+    "files:write",
 ];
 
 /// Operator power over every account (changing plans). Never implied by `*`: it must be granted by name, and only

@@ -291,6 +291,7 @@ async fn read_params(
 }
 
 /// `GET|POST /v2/graphql`.
+#[expect(clippy::too_many_arguments, reason = "one axum extractor each")]
 pub async fn graphql_http(
     State(state): State<HttpState>,
     method: Method,

@@ -140,14 +140,31 @@ fn extra_paths(paths: &mut Map<String, Value>) {
                     "content": {"application/json": {"schema": schema_ref("BatchResponse")}}},
             "429": too_many_requests(),
             "default": error.clone()}}}));
+    let files = paths.entry("/v2/files").or_insert_with(|| json!({}));
+    files["post"] = json!({
+        "operationId": "uploadFile",
+        "summary": "Upload a file (multipart/form-data: `purpose` then `file`), streamed to storage; the content type is sniffed from the bytes",
+        "tags": ["files"],
+        "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+            "purpose": {"type": "string", "enum": crate::services::files::PURPOSES, "default": "user_data"},
+            "file": {"type": "string", "format": "binary"}}}}}},
+        "responses": {
+            "201": {"description": "the stored file", "headers": rate_limit_headers(),
+                    "content": {"application/json": {"schema": schema_ref("File")}}},
+            "413": {"description": "larger than OPENCLAW_FILE_MAX_BYTES", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "429": too_many_requests(),
+            "default": error.clone()}});
     paths.insert("/v2/files/{fileId}/content".into(), json!({"get": {
         "operationId": "getFileContent",
         "summary": "Download a stored file (task charts)",
         "tags": ["files"],
         "parameters": [{"name": "fileId", "in": "path", "required": true, "schema": {"type": "string"}}],
         "responses": {
-            "200": {"description": "the file's bytes, with its Content-Type, ETag and Content-Disposition",
+            "200": {"description": "the file's bytes, with its Content-Type, ETag, Content-Disposition and Accept-Ranges",
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+            "206": {"description": "the requested range (`Range: bytes=a-b`, `a-`, `-n`; `If-Range` honoured)",
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+            "416": {"description": "range not satisfiable (`Content-Range: bytes */size`)"},
             "304": {"description": "not modified (If-None-Match)"},
             "429": too_many_requests(),
             "default": error}}}));
@@ -310,6 +327,13 @@ fn schemas() -> Value {
         "DeliveryList": {"type": "object", "required": ["deliveries", "pagination"], "properties": {
             "deliveries": {"type": "array", "items": schema_ref("Delivery")}, "pagination": cursor}},
         "Task": task,
+        "File": {"type": "object", "required": ["id", "name", "size", "contentType", "sha256", "purpose", "createdAt", "url"], "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "size": {"type": "integer"},
+            "contentType": {"type": "string", "description": "sniffed from the bytes"}, "sha256": {"type": "string"},
+            "purpose": {"type": "string", "enum": crate::services::files::PURPOSES}, "createdAt": timestamp,
+            "url": {"type": "string", "description": "download path (Range supported)"}}},
+        "FileList": {"type": "object", "required": ["files", "pagination"], "properties": {
+            "files": {"type": "array", "items": schema_ref("File")}, "pagination": schema_ref("Pagination")}},
         "AccountPlan": {"type": "object", "required": ["plan"], "additionalProperties": false, "properties": {
             "plan": {"type": "string", "enum": ["free", "pro", "enterprise"]}}},
         "Account": {"type": "object", "required": ["id", "name", "plan", "createdAt"], "properties": {

@@ -1,14 +1,16 @@
-//! Stored files: metadata rows here, bytes in the storage backend. (Uploads arrive with the files issue; tasks
-//! store their outputs, such as charts, through [`store`].)
+//! Stored files: metadata rows here, bytes in the storage backend. Uploads stream to storage ([`upload`]); tasks
+//! store their outputs, such as charts, through [`store`]. The content type is sniffed from the bytes, never
+//! taken from the client.
 use crate::db::Db;
 use bytes::Bytes;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use sha2::{Digest, Sha256};
 
 use crate::{
     error::{AppError, AppResult},
-    storage::{FileStorage, StorageError},
+    services::pagination::PageRequest,
+    storage::{ByteStream, FileStorage, StorageError, Written},
 };
 use entity::file;
 
@@ -60,4 +62,143 @@ pub async fn content(storage: &dyn FileStorage, file: &file::Model) -> AppResult
 /// The path a file's bytes are downloaded from.
 pub fn content_path(id: &str) -> String {
     format!("/v2/files/{id}/content")
+}
+
+/// Purposes a file may be uploaded for (`user_data` when none is given).
+pub const PURPOSES: [&str; 4] = ["user_data", "knowledge", "attachment", "analysis"];
+
+/// A client's file name made safe to store and show: no path, no control characters, at most 255 characters.
+pub fn clean_name(raw: Option<&str>) -> String {
+    let base = raw.unwrap_or_default().rsplit(['/', '\\']).next().unwrap_or_default();
+    let name: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
+    let name = name.trim();
+    if name.is_empty() { "upload".to_owned() } else { name.to_owned() }
+}
+
+pub fn validate_purpose(purpose: &str) -> AppResult<()> {
+    if PURPOSES.contains(&purpose) {
+        Ok(())
+    } else {
+        Err(AppError::validation("purpose", format!("must be one of {}", PURPOSES.join(", "))))
+    }
+}
+
+/// The content type of a file from its first bytes: binary formats by their signature, text by its extension once
+/// the bytes are known to be UTF-8 text.
+pub fn sniff(head: &[u8], name: &str) -> String {
+    // Text formats are told apart below (with their charset); signatures decide everything binary.
+    if let Some(kind) = infer::get(head).filter(|kind| !kind.mime_type().starts_with("text/")) {
+        return kind.mime_type().to_owned();
+    }
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => Some(text),
+        // The head may end inside a character.
+        Err(err) if err.error_len().is_none() => std::str::from_utf8(&head[..err.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    let Some(text) = text.filter(|t| !t.contains('\0')) else { return "application/octet-stream".to_owned() };
+    let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let trimmed = text.trim_start();
+    let kind = match extension.as_str() {
+        "md" | "markdown" => "text/markdown",
+        "csv" => "text/csv",
+        "json" if trimmed.starts_with(['{', '[']) => "application/json",
+        "html" | "htm" => "text/html",
+        _ if trimmed.starts_with("<!DOCTYPE html") || trimmed.starts_with("<html") => "text/html",
+        _ => "text/plain",
+    };
+    format!("{kind}; charset=utf-8")
+}
+
+/// Streams an upload to storage, then records it. Past `limit` bytes the upload is refused (413) and nothing is
+/// kept; an empty upload is refused (400). The row is written after the bytes, so it never points at nothing.
+pub async fn upload(
+    db: &Db,
+    storage: &dyn FileStorage,
+    account_id: &str,
+    name: String,
+    purpose: &str,
+    chunks: ByteStream<'_>,
+    limit: u64,
+) -> AppResult<file::Model> {
+    validate_purpose(purpose)?;
+    let id = crate::ids::new_id("file");
+    let Written { size, sha256, head } = storage.put_stream(&id, chunks, limit).await.map_err(|err| match err {
+        StorageError::TooLarge { limit } => AppError::PayloadTooLarge { limit: usize::try_from(limit).unwrap_or(usize::MAX) },
+        StorageError::Source(message) => AppError::BadRequest { code: "invalid_upload", message },
+        other => AppError::Internal(other.into()),
+    })?;
+    if size == 0 {
+        let _ = storage.delete(&id).await;
+        return Err(AppError::BadRequest { code: "empty_file", message: "the uploaded file is empty".into() });
+    }
+    let row = file::ActiveModel {
+        id: Set(id.clone()),
+        account_id: Set(account_id.to_owned()),
+        content_type: Set(sniff(&head, &name)),
+        name: Set(name),
+        size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
+        sha256: Set(sha256),
+        purpose: Set(purpose.to_owned()),
+        storage_key: Set(id.clone()),
+        created_at: Set(Utc::now()),
+    };
+    match row.insert(db).await {
+        Ok(model) => Ok(model),
+        Err(err) => {
+            let _ = storage.delete(&id).await;
+            Err(err.into())
+        }
+    }
+}
+
+/// The caller's files, newest first, optionally of one purpose.
+pub async fn list(db: &Db, account_id: &str, purpose: Option<&str>, page: PageRequest) -> AppResult<(Vec<file::Model>, u64)> {
+    let mut query = file::Entity::find().filter(file::Column::AccountId.eq(account_id));
+    if let Some(purpose) = purpose {
+        validate_purpose(purpose)?;
+        query = query.filter(file::Column::Purpose.eq(purpose));
+    }
+    let total = query.clone().count(db).await?;
+    let rows = query.order_by_desc(file::Column::Id).offset(page.offset()).limit(page.limit).all(db).await?;
+    Ok((rows, total))
+}
+
+/// Deletes the row, then the bytes (a crash in between leaves unreferenced bytes, never a row without them).
+pub async fn delete(db: &Db, storage: &dyn FileStorage, account_id: &str, id: &str) -> AppResult<()> {
+    let found = get(db, account_id, id).await?;
+    file::Entity::delete_by_id(found.id.clone()).exec(db).await?;
+    if let Err(err) = storage.delete(&found.storage_key).await {
+        tracing::warn!(error = %err, file = %found.id, "could not delete a file's bytes");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
+        assert_eq!(sniff(&png, "notes.txt"), "image/png", "the bytes win over the name");
+        assert_eq!(sniff(b"%PDF-1.7\n", "x.bin"), "application/pdf");
+        assert_eq!(sniff("# 标题\n".as_bytes(), "a.md"), "text/markdown; charset=utf-8");
+        assert_eq!(sniff(b"a,b\n1,2\n", "t.csv"), "text/csv; charset=utf-8");
+        assert_eq!(sniff(b"{\"a\":1}", "d.json"), "application/json; charset=utf-8");
+        assert_eq!(sniff(b"not json", "d.json"), "text/plain; charset=utf-8");
+        assert_eq!(sniff(b"<!DOCTYPE html><p>x", "page"), "text/html; charset=utf-8");
+        assert_eq!(sniff(&[0xff, 0xfe, 0x00, 0x01], "x.txt"), "application/octet-stream");
+        let cut = "日本".as_bytes();
+        assert_eq!(sniff(&cut[..4], "x.txt"), "text/plain; charset=utf-8", "a character cut by the head is still text");
+    }
+
+    #[test]
+    fn names_lose_paths_and_control_characters() {
+        assert_eq!(clean_name(Some("../../etc/passwd")), "passwd");
+        assert_eq!(clean_name(Some("C:\\x\\report.pdf")), "report.pdf");
+        assert_eq!(clean_name(Some("a\u{0}b\nc.txt")), "abc.txt");
+        assert_eq!(clean_name(None), "upload");
+        assert_eq!(clean_name(Some("   ")), "upload");
+    }
 }

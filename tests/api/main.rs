@@ -11,6 +11,7 @@ mod cli;
 mod conversations;
 mod crash;
 mod fake_openai;
+mod files;
 mod graphql;
 mod graphql_http_audit;
 mod graphql_sse;

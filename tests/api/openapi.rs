@@ -37,6 +37,16 @@ async fn every_route_document_validates(backend: Backend) {
     let delivery = ping.body["id"].as_str().unwrap().to_owned();
     let task = app.post("/v2/tasks", serde_json::json!({"type": "noop", "input": {"sleepMs": 30000}})).await;
     let task = task.body["id"].as_str().unwrap().to_owned();
+    let part = reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("hello.txt");
+    let uploaded = app
+        .client
+        .post(app.url("/v2/files"))
+        .header("X-API-Key", &app.key)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    let file = uploaded.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let events = app.get("/v2/events").await;
     let event = events.body["events"][0]["id"].as_str().unwrap().to_owned();
     // Deletions last, archiving (which stops messages) late, and the agent's own deletion very last, so every
@@ -57,7 +67,8 @@ async fn every_route_document_validates(backend: Backend) {
             .replace("{deliveryId}", &delivery)
             .replace("{taskId}", &task)
             .replace("{eventId}", &event)
-            .replace("{accountId}", "tenant-a");
+            .replace("{accountId}", "tenant-a")
+            .replace("{fileId}", &file);
         let body = match route.name {
             "createConversation" => Some(serde_json::json!({"agentId": agent})),
             "sendMessage" => Some(serde_json::json!({"content": "again"})),

@@ -2,6 +2,7 @@
 mod admin;
 mod agents;
 mod conversations;
+mod files;
 mod skills;
 mod tasks;
 mod tokens;
@@ -18,4 +19,5 @@ pub struct Mutation(
     webhooks::WebhookMutation,
     tasks::TaskMutation,
     admin::AdminMutation,
+    files::FileMutation,
 );

@@ -1,6 +1,7 @@
 //! Query root, merged from one piece per resource.
 mod agents;
 mod conversations;
+mod files;
 mod skills;
 mod tasks;
 mod usage;
@@ -15,4 +16,5 @@ pub struct Query(
     webhooks::WebhookQuery,
     tasks::TaskQuery,
     usage::UsageQuery,
+    files::FileQuery,
 );

@@ -2,6 +2,7 @@
 pub mod agent;
 pub mod common;
 pub mod conversation;
+pub mod file;
 pub mod skill;
 pub mod task;
 pub mod usage;
