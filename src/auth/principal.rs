@@ -93,9 +93,13 @@ pub struct Principal {
 impl Principal {
     /// Whether this credential may use `scope` (`agents:write`).
     pub fn allows(&self, scope: &str) -> bool {
+        // Operator power is granted by name only: no wildcard (`*`, `admin:*`) reaches it.
+        if scope == ADMIN_SCOPE || scope.starts_with("admin:") {
+            return self.scopes.iter().any(|granted| granted == scope);
+        }
         let resource = scope.split(':').next().unwrap_or(scope);
         self.scopes.iter().any(|granted| {
-            (granted == "*" && scope != ADMIN_SCOPE)
+            granted == "*"
                 || granted == scope
                 || granted.strip_suffix(":*").is_some_and(|r| r == resource)
         })

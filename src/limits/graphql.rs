@@ -61,9 +61,16 @@ impl Extension for CostExtension {
         };
         let complexity = result.complexity.max(1);
         let cost = u32::try_from(complexity).unwrap_or(u32::MAX);
-        // Over HTTP the limits layer has charged the request's first unit already.
+        // An operation that costs more than the whole minute's allowance can never run: no retry would help.
+        if let Some(limit) = app.limiter.per_minute(principal)
+            && cost > limit
+        {
+            let message = format!("this operation costs {complexity}, more than the plan's {limit} per minute; ask for less");
+            return Err(vec![server_error(AppError::BadRequest { code: "query_too_costly", message })]);
+        }
+        // Over HTTP the limits layer has charged the request's first unit already (once per request).
         let slot = ctx.data_opt::<RateSlot>();
-        let due = if slot.is_some() { cost - 1 } else { cost };
+        let due = if slot.is_some_and(RateSlot::take_prepaid) { cost - 1 } else { cost };
         let state = app.limiter.charge(principal, due).await.map_err(|err| vec![server_error(err)])?;
         if let Some(slot) = slot {
             slot.set(state);

@@ -39,7 +39,9 @@ pub async fn enforce(State(state): State<HttpState>, mut request: Request, next:
     };
     let request_id = problem::request_id(request.headers()).to_owned();
     let limiter = &state.app.limiter;
-    let (permit, charged) = match limiter.admit(&principal, cost).await {
+    // A batch's operations run under the batch's own slot.
+    let needs_slot = request.extensions().get::<crate::rest::batch::BatchOperation>().is_none();
+    let (permit, charged) = match limiter.admit(&principal, cost, needs_slot).await {
         Ok(Admit::Admitted { permit, state }) => (permit, state),
         Ok(Admit::TooMany { limit, state }) => {
             let mut response = problem::from_app_error(AppError::ConcurrencyLimited { limit }, &request_id);

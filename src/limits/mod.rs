@@ -71,6 +71,11 @@ impl Limiter {
         self.plans.get(principal.plan)
     }
 
+    /// The caller's enforced per-minute limit (`None`: unlimited or limits off).
+    pub fn per_minute(&self, principal: &Principal) -> Option<u32> {
+        self.limits(principal).requests_per_minute.filter(|_| self.enabled)
+    }
+
     /// Times the store could not be reached since start (each one let a request through, or refused it when
     /// failing closed).
     pub fn store_errors(&self) -> u64 {
@@ -98,12 +103,13 @@ impl Limiter {
         }
     }
 
-    /// Admits an HTTP request: a concurrency slot and `cost` rate units, in one store round trip. A request
+    /// Admits an HTTP request: a concurrency slot (unless it runs under another request's, as a batch operation
+    /// does) and `cost` rate units, in one store round trip. A request
     /// refused a slot costs nothing; a request refused by the rate holds no slot.
-    pub async fn admit(self: &Arc<Self>, principal: &Principal, cost: u32) -> Result<Admit, AppError> {
+    pub async fn admit(self: &Arc<Self>, principal: &Principal, cost: u32, needs_slot: bool) -> Result<Admit, AppError> {
         let limits = self.limits(principal);
         let (max_slots, per_minute) = if self.enabled {
-            (limits.concurrent_requests, limits.requests_per_minute)
+            (limits.concurrent_requests.filter(|_| needs_slot), limits.requests_per_minute)
         } else {
             (None, None)
         };
@@ -207,11 +213,17 @@ impl Drop for Permit {
 /// The latest rate state of one HTTP request, shared between the limits layer and the GraphQL cost extension
 /// (which charges the operation's complexity after the layer charged the request's first unit).
 #[derive(Clone, Debug)]
-pub struct RateSlot(Arc<Mutex<RateState>>);
+pub struct RateSlot(Arc<Mutex<RateState>>, Arc<std::sync::atomic::AtomicBool>);
 
 impl RateSlot {
+    /// The state after the layer charged the request's first unit.
     pub fn new(state: RateState) -> Self {
-        Self(Arc::new(Mutex::new(state)))
+        Self(Arc::new(Mutex::new(state)), Arc::new(std::sync::atomic::AtomicBool::new(true)))
+    }
+
+    /// Whether the layer's unit is still unspent (true once: a GraphQL request batch's first operation uses it).
+    pub fn take_prepaid(&self) -> bool {
+        self.1.swap(false, Ordering::Relaxed)
     }
 
     pub fn get(&self) -> RateState {

@@ -117,9 +117,14 @@ impl PendingAdmit {
         Self { keys: [key.to_owned(), String::new()], args, reply: None }
     }
 
-    fn answer(self, result: AdmitAnswer) {
-        if let Some(reply) = self.reply {
-            let _ = reply.send(result);
+    /// Hands the answer to the waiting request. If it stopped waiting (its client went away) after a slot was
+    /// taken for it, returns the release of that slot, which nobody else would ever send.
+    fn answer(self, result: AdmitAnswer) -> Option<PendingAdmit> {
+        let reply = self.reply?;
+        let took_slot = matches!(result, Ok((1, _, _)));
+        match reply.send(result) {
+            Err(_) if took_slot => Some(Self::release(&self.keys[0], &self.args[1])),
+            _ => None,
         }
     }
 }
@@ -132,7 +137,13 @@ async fn send_admissions(
     mut queue: tokio::sync::mpsc::UnboundedReceiver<PendingAdmit>,
 ) {
     let mut batch = Vec::with_capacity(ADMIT_BATCH);
-    while queue.recv_many(&mut batch, ADMIT_BATCH).await > 0 {
+    // Releases of slots taken for requests that stopped waiting; they ride along with the next batch.
+    let mut orphaned: Vec<PendingAdmit> = Vec::new();
+    loop {
+        batch.append(&mut orphaned);
+        if queue.recv_many(&mut batch, ADMIT_BATCH).await == 0 {
+            return;
+        }
         let mut invocation = script.prepare_invoke();
         for pending in &batch {
             invocation.key(&pending.keys[0]).key(&pending.keys[1]);
@@ -144,17 +155,18 @@ async fn send_admissions(
         match answer {
             Ok(values) if values.len() == 3 * batch.len() => {
                 for (pending, chunk) in batch.drain(..).zip(values.chunks(3)) {
-                    pending.answer(Ok((chunk[0], chunk[1], chunk[2])));
+                    orphaned.extend(pending.answer(Ok((chunk[0], chunk[1], chunk[2]))));
                 }
             }
             Ok(values) => {
                 let message = format!("admit answered {} values for {} requests", values.len(), batch.len());
-                batch.drain(..).for_each(|p| p.answer(Err(StoreError::Unavailable(message.clone()))));
+                batch.drain(..).for_each(|p| drop(p.answer(Err(StoreError::Unavailable(message.clone())))));
             }
             Err(err) => {
-                // Lost releases are not retried: those slots expire on their own after the slot TTL.
+                // Lost releases are not retried, and a slot the script may have taken before the answer was lost
+                // is not refreshed: either way it expires on its own after the slot TTL.
                 let message = err.to_string();
-                batch.drain(..).for_each(|p| p.answer(Err(StoreError::Unavailable(message.clone()))));
+                batch.drain(..).for_each(|p| drop(p.answer(Err(StoreError::Unavailable(message.clone())))));
             }
         }
     }

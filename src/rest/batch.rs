@@ -98,6 +98,11 @@ pub async fn batch(
     json_response(StatusCode::OK, &json!({ "results": results }))
 }
 
+/// Marks a request as an operation of a batch: it is charged rate like a request, but runs under the batch's
+/// concurrency slot instead of taking one of its own.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchOperation;
+
 /// What every operation of one batch shares.
 struct Batch<'a> {
     router: axum::Router,
@@ -119,10 +124,16 @@ impl Batch<'_> {
             }
         }
         for (name, value) in operation.headers.iter().flatten() {
+            let name = name.to_ascii_lowercase();
+            // An operation answers JSON: an event stream would never end inside a batch.
+            if name == "accept" {
+                continue;
+            }
             if let Some(value) = value.as_str() {
                 call = call.header(name.as_str(), value);
             }
         }
+        call = call.header(header::ACCEPT, "application/json").extension(BatchOperation);
         if let Some(work) = work {
             call = call.extension(work.clone());
         }
@@ -239,10 +250,15 @@ fn prepare(operation: &Operation, results: &[Value]) -> Result<(Method, String, 
     if uri.starts_with("/v2/batch") {
         return Err("batches cannot be nested".into());
     }
-    if operation.body.as_ref().and_then(|b| b.get("stream")) == Some(&Value::Bool(true)) {
-        return Err("streaming responses are not available inside a batch; send `stream: false`".into());
+    let route_path = uri.split('?').next().unwrap_or_default();
+    if route_path.ends_with("/stream") {
+        return Err("streams are not available inside a batch; read the message instead".into());
     }
     let body = operation.body.as_ref().map(|b| resolve(b, results)).transpose()?;
+    // Checked after references are resolved, so `"stream": "{{0.body.flag}}"` cannot slip through.
+    if body.as_ref().and_then(|b| b.get("stream")).is_some_and(|flag| !matches!(flag, Value::Bool(false) | Value::Null)) {
+        return Err("streaming responses are not available inside a batch; send `stream: false`".into());
+    }
     Ok((method, uri, body))
 }
 

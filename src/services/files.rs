@@ -164,14 +164,12 @@ pub async fn list(db: &Db, account_id: &str, purpose: Option<&str>, page: PageRe
     Ok((rows, total))
 }
 
-/// Deletes the row, then the bytes (a crash in between leaves unreferenced bytes, never a row without them).
-pub async fn delete(db: &Db, storage: &dyn FileStorage, account_id: &str, id: &str) -> AppResult<()> {
+/// Deletes the row and returns its storage key: the caller deletes the bytes once the deletion is committed (a
+/// crash in between leaves unreferenced bytes, never a row without them).
+pub async fn delete(db: &Db, account_id: &str, id: &str) -> AppResult<String> {
     let found = get(db, account_id, id).await?;
     file::Entity::delete_by_id(found.id.clone()).exec(db).await?;
-    if let Err(err) = storage.delete(&found.storage_key).await {
-        tracing::warn!(error = %err, file = %found.id, "could not delete a file's bytes");
-    }
-    Ok(())
+    Ok(found.storage_key)
 }
 
 #[cfg(test)]

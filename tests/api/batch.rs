@@ -21,6 +21,7 @@ db_tests!(
     an_atomic_batch_commits_everything_then_announces_it,
     a_failing_atomic_batch_leaves_no_trace,
     an_atomic_batch_refuses_model_runs_and_counts_graphql_errors,
+    streams_never_run_inside_a_batch,
 );
 
 async fn batch_runs_operations_in_order_with_references(backend: Backend) {
@@ -311,4 +312,37 @@ async fn an_atomic_batch_refuses_model_runs_and_counts_graphql_errors(backend: B
     assert_eq!(reply.status, 400, "{}", reply.text);
     assert_eq!(reply.body["results"][1]["body"]["error"]["code"], "invalid_operation");
     assert_eq!(app.get("/v2/conversations").await.body["conversations"], json!([]));
+}
+
+async fn streams_never_run_inside_a_batch(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let agent = app.seed_agent().await;
+    let reply = app
+        .post(
+            "/v2/batch",
+            json!({ "atomic": true, "operations": [
+                { "method": "GET", "path": format!("/agents/{agent}") },
+                // A reference that resolves to `true` is caught after resolution.
+                { "method": "POST", "path": "/conversations/conv-x/messages", "body": { "content": "hi", "stream": "{{0.body.memory.enabled}}" } },
+            ]}),
+        )
+        .await;
+    assert_eq!(reply.body["results"][1]["body"]["error"]["code"], "invalid_operation", "{}", reply.text);
+    let reply = app
+        .post("/v2/batch", json!({ "operations": [{ "method": "GET", "path": "/conversations/c/messages/m/stream" }] }))
+        .await;
+    assert_eq!(reply.body["results"][0]["body"]["error"]["code"], "invalid_operation", "{}", reply.text);
+    // A GraphQL subscription asked for as an event stream is answered as JSON (a request error), never left open.
+    let subscription = json!({ "query": "subscription { events { type } }" });
+    let reply = tokio::time::timeout(
+        Duration::from_secs(10),
+        app.post(
+            "/v2/batch",
+            json!({ "operations": [{ "method": "POST", "path": "/graphql", "body": subscription, "headers": { "Accept": "text/event-stream" } }] }),
+        ),
+    )
+    .await
+    .expect("the batch answers instead of waiting on a stream");
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(reply.body["results"][0]["body"]["errors"].is_array(), "{}", reply.text);
 }

@@ -127,7 +127,16 @@ async fn files_are_listed_deleted_and_private_to_their_account(backend: Backend)
     app.get(&format!("/v2/files/{}", gone["id"].as_str().unwrap())).await.assert_error(404, "not_found");
     assert_eq!(download(&app, gone["id"].as_str().unwrap(), &[]).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.get("/v2/files").await.body["pagination"]["total"], 1);
-    let stored = std::fs::read_dir(std::path::Path::new(&app.state.config.storage_dir).join("files")).unwrap().count();
+    // The bytes go right after the deletion commits.
+    let dir = std::path::Path::new(&app.state.config.storage_dir).join("files");
+    let mut stored = usize::MAX;
+    for _ in 0..100 {
+        stored = std::fs::read_dir(&dir).unwrap().count();
+        if stored == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(stored, 1, "the deleted file's bytes are gone too");
 }
 

@@ -111,20 +111,42 @@ async fn graphql_operations_pay_their_complexity(backend: Backend) {
     assert_eq!(cost["charged"], complexity);
     assert_eq!(cost["remaining"], 60 - complexity);
     assert_eq!(remaining(&reply), 60 - complexity, "headers report the state after the operation's cost");
-    // One query with 40 aliased viewers costs more than the minute's whole allowance: refused, nothing runs.
+    // One query with 40 aliased viewers costs more than the minute's whole allowance: no retry could ever pass.
     let huge: String = (0..40).map(|i| format!("v{i}: viewer {{ accountId }} ")).collect();
-    let refused = app.graphql(&format!("{{ {huge} }}"), json!({})).await;
+    let too_costly = app.graphql(&format!("{{ {huge} }}"), json!({})).await;
+    assert_eq!(too_costly.body["errors"][0]["extensions"]["code"], "query_too_costly", "{}", too_costly.text);
+    assert!(too_costly.body.get("data").is_none() || too_costly.body["data"].is_null());
+    // One that fits the minute but not what is left: 429 with the wait until it fits.
+    let left = remaining(&app.get("/v2/agents").await);
+    let fits: String = (0..(left / 2 + 1)).map(|i| format!("v{i}: viewer {{ accountId }} ")).collect();
+    let refused = app.graphql(&format!("{{ {fits} }}"), json!({})).await;
     assert_eq!(refused.status, 429, "{}", refused.text);
     assert_eq!(refused.body["errors"][0]["extensions"]["code"], "rate_limited", "{}", refused.text);
-    assert!(refused.body.get("data").is_none() || refused.body["data"].is_null());
     assert!(header(&refused, "retry-after").parse::<u64>().unwrap() >= 1);
     // REST calls cost 1 whatever document runs behind them.
     let before = remaining(&app.get("/v2/agents").await);
     assert_eq!(remaining(&app.get("/v2/agents").await), before - 1);
+    // A GraphQL request batch pays each operation's cost; the request's first unit is counted once.
+    let start = remaining(&app.get("/v2/agents").await);
+    let response = app
+        .client
+        .post(app.url("/v2/graphql"))
+        .header("X-API-Key", &app.key)
+        .json(&json!([{ "query": "{ viewer { accountId } }" }, { "query": "{ viewer { accountId } }" }]))
+        .send()
+        .await
+        .unwrap();
+    let after: i64 = response.headers()["x-ratelimit-remaining"].to_str().unwrap().parse().unwrap();
+    assert_eq!(start - after, 4, "two operations of cost 2");
 }
 
 async fn each_batch_operation_is_counted(backend: Backend) {
-    let (app, _clock) = limited(backend, |config| config.plans.free.requests_per_minute = Some(8)).await;
+    let (app, _clock) = limited(backend, |config| {
+        config.plans.free.requests_per_minute = Some(8);
+        // Operations run under the batch's slot: a batch works even when only one request may be in flight.
+        config.plans.free.concurrent_requests = Some(1);
+    })
+    .await;
     let ops: Vec<Value> = (0..10).map(|_| json!({ "method": "GET", "path": "/skills?limit=1" })).collect();
     let reply = app.post("/v2/batch", json!({ "operations": ops })).await;
     assert_eq!(reply.status, 200, "{}", reply.text);

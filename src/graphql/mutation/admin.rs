@@ -43,7 +43,8 @@ impl AdminMutation {
         let plan: Plan = input.plan.parse().map_err(|message: String| AppError::validation("plan", message)).gql()?;
         let found = accounts::find(db, &account).await.gql()?;
         let updated = accounts::set_plan(db, found, plan).await.gql()?;
-        app.auth.forget_cached();
+        // After the commit: a lookup in between would cache the old plan again.
+        ctx.work().gql()?.after_commit(app, |app| app.auth.forget_cached());
         Ok(AccountInfo { id: updated.id, name: updated.name, plan: updated.plan, created_at: updated.created_at })
     }
 }
