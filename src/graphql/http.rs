@@ -180,6 +180,8 @@ struct Params {
     query: String,
     operation_name: Option<String>,
     variables: Variables,
+    /// A multipart request (the GraphQL multipart request spec) arrives parsed, its files in temporary files.
+    prepared: Option<async_graphql::Request>,
 }
 
 /// Validates the JSON request parameters (shared by GET, whose values are JSON-encoded, and POST).
@@ -203,7 +205,7 @@ fn params_from(map: &serde_json::Map<String, Json>) -> Result<Params, String> {
         None | Some(Json::Null) | Some(Json::Object(_)) => {}
         Some(_) => return Err("`extensions` must be an object or null".into()),
     }
-    Ok(Params { query, operation_name, variables })
+    Ok(Params { query, operation_name, variables, prepared: None })
 }
 
 fn params_from_query_string(raw: Option<&str>) -> Result<Params, String> {
@@ -249,6 +251,7 @@ async fn read_params(
 ) -> Result<Parsed, Response> {
     let params = match *method {
         Method::GET => params_from_query_string(raw_query).map(Parsed::One),
+        Method::POST if is_multipart(headers) => return read_multipart(state, headers, body, media).await,
         Method::POST => {
             if !is_json_content_type(headers) {
                 return Err(request_error(
@@ -288,6 +291,42 @@ async fn read_params(
         }
     };
     params.map_err(|message| request_error(StatusCode::BAD_REQUEST, media, "invalid_request", message))
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// A POST per the GraphQL multipart request spec (`operations`, `map`, then the files): one operation whose
+/// `Upload` variables are files, each streamed to a temporary file (never held in memory) and at most
+/// `OPENCLAW_FILE_MAX_BYTES`. Credentials are headers, so a cross-site form cannot forge one.
+async fn read_multipart(state: &HttpState, headers: &HeaderMap, body: Body, media: MediaType) -> Result<Parsed, Response> {
+    use futures_util::TryStreamExt;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let limit = usize::try_from(state.app.config.file_max_bytes).unwrap_or(usize::MAX);
+    let options = async_graphql::http::MultipartOptions::default().max_file_size(limit).max_num_files(16);
+    let reader = body.into_data_stream().map_err(std::io::Error::other).into_async_read();
+    let request = async_graphql::http::receive_batch_body(content_type, reader, options)
+        .await
+        .map_err(|err| {
+            let (status, code) = match &err {
+                async_graphql::ParseRequestError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+                _ => (StatusCode::BAD_REQUEST, "invalid_multipart"),
+            };
+            request_error(status, media, code, err.to_string())
+        })?;
+    let request = request.into_single().map_err(|_| {
+        request_error(StatusCode::BAD_REQUEST, media, "invalid_multipart", "send one operation per multipart request")
+    })?;
+    Ok(Parsed::One(Params {
+        query: request.query.clone(),
+        operation_name: request.operation_name.clone(),
+        variables: request.variables.clone(),
+        prepared: Some(request),
+    }))
 }
 
 /// `GET|POST /v2/graphql`.
@@ -337,7 +376,10 @@ pub async fn graphql_http(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let mut request = async_graphql::Request::new(params.query).variables(params.variables);
+    let mut request = match params.prepared {
+        Some(prepared) => prepared,
+        None => async_graphql::Request::new(params.query).variables(params.variables),
+    };
     if let Some(name) = &params.operation_name {
         request = request.operation_name(name.clone());
     }

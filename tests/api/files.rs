@@ -16,6 +16,7 @@ db_tests!(
     an_upload_is_stored_with_sniffed_metadata_and_downloads_whole_or_in_ranges,
     files_are_listed_deleted_and_private_to_their_account,
     bad_uploads_are_refused_and_leave_nothing_behind,
+    graphql_uploads_follow_the_multipart_request_spec,
 );
 
 async fn upload_as(app: &TestApp, key: &str, name: &str, client_type: &str, bytes: Vec<u8>, purpose: Option<&str>) -> (StatusCode, Value) {
@@ -166,4 +167,56 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind(backend: Backend) {
     // The limit is exact: a file of exactly the limit is accepted.
     let (status, _) = upload(&app, "edge.txt", "text/plain", vec![b'a'; 1000]).await;
     assert_eq!(status, StatusCode::CREATED);
+}
+
+async fn graphql_multipart(app: &TestApp, operations: Value, map: Value, files: Vec<(&str, &str, Vec<u8>)>) -> (StatusCode, Value) {
+    let mut form = Form::new().text("operations", operations.to_string()).text("map", map.to_string());
+    for (field, name, bytes) in files {
+        form = form.part(field.to_owned(), Part::bytes(bytes).file_name(name.to_owned()));
+    }
+    let response =
+        app.client.post(app.url("/v2/graphql")).header("X-API-Key", &app.key).multipart(form).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn graphql_uploads_follow_the_multipart_request_spec(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.file_max_bytes = 10_000).await;
+    let upload = "mutation($file: Upload!) { uploadFile(file: $file, purpose: \"knowledge\") { id name size contentType sha256 purpose } }";
+    let bytes = "a,b\n1,2\n".as_bytes().to_vec();
+    let (status, body) = graphql_multipart(
+        &app,
+        json!({ "query": upload, "variables": { "file": null } }),
+        json!({ "0": ["variables.file"] }),
+        vec![("0", "table.csv", bytes.clone())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let file = &body["data"]["uploadFile"];
+    assert_eq!(file["name"], "table.csv", "{body}");
+    assert_eq!(file["size"], bytes.len());
+    assert_eq!(file["contentType"], "text/csv; charset=utf-8");
+    assert_eq!(file["sha256"], hex::encode(Sha256::digest(&bytes)));
+    assert_eq!(file["purpose"], "knowledge");
+    let id = file["id"].as_str().unwrap();
+    assert_eq!(download(&app, id, &[]).await.bytes().await.unwrap().to_vec(), bytes);
+    // Past the size limit: refused, nothing stored.
+    let (status, body) = graphql_multipart(
+        &app,
+        json!({ "query": upload, "variables": { "file": null } }),
+        json!({ "0": ["variables.file"] }),
+        vec![("0", "big.txt", vec![b'a'; 20_000])],
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    // A map pointing at a file that is not there is a request error.
+    let (status, _) = graphql_multipart(
+        &app,
+        json!({ "query": upload, "variables": { "file": null } }),
+        json!({ "0": ["variables.file"] }),
+        Vec::new(),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status}");
+    assert_eq!(app.get("/v2/files").await.body["pagination"]["total"], 1);
 }

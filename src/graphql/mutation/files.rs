@@ -1,9 +1,11 @@
-//! Deleting files (uploads are `POST /v2/files`, multipart).
-use async_graphql::{Context, ID, Object};
+//! Uploading (the GraphQL multipart request spec) and deleting files. `POST /v2/files` is the REST upload.
+use async_graphql::{Context, ID, Object, Upload};
+use futures_util::StreamExt;
 
 use crate::{
-    graphql::{context::ContextExt, errors::GqlResultExt, guards::ScopeGuard, types::Deleted},
+    graphql::{context::ContextExt, errors::GqlResultExt, guards::ScopeGuard, types::{Deleted, file::File}},
     services::files,
+    storage::StorageError,
 };
 
 #[derive(Default)]
@@ -11,6 +13,23 @@ pub struct FileMutation;
 
 #[Object]
 impl FileMutation {
+    /// Stores an uploaded file (a multipart request: `operations`, `map`, then the file). The content type is
+    /// sniffed from the bytes; `purpose` defaults to `user_data`.
+    #[graphql(guard = "ScopeGuard(\"files:write\")")]
+    async fn upload_file(&self, ctx: &Context<'_>, file: Upload, purpose: Option<String>) -> async_graphql::Result<File> {
+        let (app, db, principal) = (ctx.app().gql()?, ctx.db().gql()?, ctx.principal().gql()?);
+        let upload = file.value(ctx)?;
+        let name = files::clean_name(Some(&upload.filename));
+        let content = tokio::fs::File::from_std(upload.content);
+        let chunks = tokio_util::io::ReaderStream::with_capacity(content, 64 * 1024)
+            .map(|chunk| chunk.map_err(StorageError::from))
+            .boxed();
+        let purpose = purpose.unwrap_or_else(|| "user_data".to_owned());
+        let limit = app.config.file_max_bytes;
+        let stored = files::upload(db, app.storage.as_ref(), &principal.account_id, name, &purpose, chunks, limit);
+        Ok(File::from(stored.await.gql()?))
+    }
+
     /// Deletes the file's metadata and bytes.
     #[graphql(guard = "ScopeGuard(\"files:write\")")]
     async fn delete_file(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Deleted> {
