@@ -181,7 +181,7 @@ struct Params {
     operation_name: Option<String>,
     variables: Variables,
     /// A multipart request (the GraphQL multipart request spec) arrives parsed, its files in temporary files.
-    prepared: Option<async_graphql::Request>,
+    prepared: Option<Box<async_graphql::Request>>,
 }
 
 /// Validates the JSON request parameters (shared by GET, whose values are JSON-encoded, and POST).
@@ -325,7 +325,7 @@ async fn read_multipart(state: &HttpState, headers: &HeaderMap, body: Body, medi
         query: request.query.clone(),
         operation_name: request.operation_name.clone(),
         variables: request.variables.clone(),
-        prepared: Some(request),
+        prepared: Some(Box::new(request)),
     }))
 }
 
@@ -377,7 +377,7 @@ pub async fn graphql_http(
         return response;
     }
     let mut request = match params.prepared {
-        Some(prepared) => prepared,
+        Some(prepared) => *prepared,
         None => async_graphql::Request::new(params.query).variables(params.variables),
     };
     if let Some(name) = &params.operation_name {
