@@ -119,7 +119,7 @@ impl AppState {
             config.limits_fail_open,
             config.redis_key_prefix.clone(),
         );
-        spawn_janitor(db.clone());
+        spawn_janitor(db.clone(), Duration::from_secs(config.memory_purge_interval_secs.max(1)));
         let storage = Arc::new(LocalStorage::new(std::path::Path::new(&config.storage_dir).join("files")));
         let state = Self {
             db,
@@ -152,16 +152,29 @@ impl AppState {
     }
 }
 
-/// Periodic clean-up: expired idempotency keys.
-fn spawn_janitor(db: Db) {
+/// Periodic clean-up: expired idempotency keys (hourly) and expired memories (every `memory_every`; reads already
+/// skip them, the purge frees the space).
+fn spawn_janitor(db: Db, memory_every: Duration) {
+    let keys_db = db.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
-            match services::idempotency::purge_expired(&db).await {
+            match services::idempotency::purge_expired(&keys_db).await {
                 Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys removed"),
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "purging idempotency keys failed"),
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(memory_every);
+        loop {
+            every.tick().await;
+            match services::memories::purge_expired(&db, chrono::Utc::now()).await {
+                Ok(n) if n > 0 => tracing::info!(purged = n, "expired memories removed"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "purging memories failed"),
             }
         }
     });

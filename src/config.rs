@@ -89,6 +89,17 @@ pub struct Config {
     pub redis_key_prefix: String,
     /// When the limiter's store cannot be reached: let requests through (logged and counted) or refuse them (503).
     pub limits_fail_open: bool,
+    /// Model calls one reply may make while the model keeps calling tools; past it the run fails with
+    /// `tool_loop_limit` (a model that never stops calling tools cannot run forever).
+    pub tool_max_steps: u32,
+    /// One tool call's time limit (a hanging skill endpoint becomes a `tool_timeout` result for the model).
+    pub tool_timeout_ms: u64,
+    /// A tool result longer than this many characters is cut before the model sees it.
+    pub tool_result_max_chars: usize,
+    /// How often expired memories are deleted (reads never return them either way).
+    pub memory_purge_interval_secs: u64,
+    /// Memories recalled into a run's prompt when the agent has memory enabled.
+    pub memory_recall_limit: u64,
     /// The limiter's clock: the system's, or a manual one injected by tests.
     #[serde(skip)]
     pub clock: crate::limits::Clock,
@@ -135,6 +146,11 @@ impl Default for Config {
             redis_url: None,
             redis_key_prefix: "openclaw:".to_owned(),
             limits_fail_open: true,
+            memory_purge_interval_secs: 300,
+            memory_recall_limit: 5,
+            tool_max_steps: 8,
+            tool_timeout_ms: 30_000,
+            tool_result_max_chars: 16_000,
             clock: crate::limits::Clock::default(),
         }
     }
@@ -178,6 +194,11 @@ const ENV_KEYS: &[&str] = &[
     "redis_url",
     "redis_key_prefix",
     "limits_fail_open",
+    "memory_purge_interval_secs",
+    "memory_recall_limit",
+    "tool_max_steps",
+    "tool_timeout_ms",
+    "tool_result_max_chars",
 ];
 
 impl Config {

@@ -16,6 +16,8 @@ pub mod db;
 pub mod error;
 /// The event bus and event types.
 pub mod events;
+/// Text extraction (txt, md, csv, json, html, pdf) and chunking for retrieval and attachments.
+pub mod extract;
 /// The GraphQL schema, HTTP and WebSocket transports.
 pub mod graphql;
 /// Prefixed, time-ordered ids.
@@ -34,6 +36,8 @@ pub mod rest;
 pub mod runs;
 /// Business rules, one module per resource.
 pub mod services;
+/// Skills as tools: the built-in implementations and the toolbox a run offers the model.
+pub mod skills;
 /// Where file bytes live (a trait; a local directory by default).
 pub mod storage;
 /// The async task worker pool and the task types' handlers.

@@ -13,6 +13,8 @@ pub struct Model {
     pub sha256: String,
     pub purpose: String,
     pub storage_key: String,
+    /// The knowledge collection it belongs to (`knowledge` files; the `knowledge-base` skill's `index`).
+    pub collection: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -21,6 +21,8 @@ pub struct Model {
     pub finish_reason: Option<String>,
     pub error: Option<Json>,
     pub deltas: Option<Json>,
+    /// Tool calls, tool results and recalls, each with the number of deltas streamed before it (for replay).
+    pub trace: Option<Json>,
     pub created_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
 }

@@ -6,6 +6,8 @@ mod m20261125_000002_seed_skill_catalog;
 mod m20261125_000003_conversations;
 mod m20261125_000004_webhooks_tasks;
 mod m20261201_000005_usage_daily;
+mod m20261201_000006_tools_and_memories;
+mod m20261201_000007_knowledge;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -19,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_conversations::Migration),
             Box::new(m20261125_000004_webhooks_tasks::Migration),
             Box::new(m20261201_000005_usage_daily::Migration),
+            Box::new(m20261201_000006_tools_and_memories::Migration),
+            Box::new(m20261201_000007_knowledge::Migration),
         ]
     }
 }

@@ -54,6 +54,8 @@ pub const SCOPES: &[&str] = &[
     "tasks:write",
     "files:read",
     "files:write",
+    "memories:read",
+    "memories:write",
 ];
 
 /// Operator power over every account (changing plans). Never implied by `*`: it must be granted by name, and only

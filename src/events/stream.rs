@@ -9,6 +9,7 @@ pub enum StreamEventKind {
     MessageDelta,
     ToolCall,
     ToolResult,
+    MemoryRecalled,
     MessageCompleted,
     Error,
     Done,
@@ -22,10 +23,20 @@ impl StreamEventKind {
             Self::MessageDelta => "message.delta",
             Self::ToolCall => "tool.call",
             Self::ToolResult => "tool.result",
+            Self::MemoryRecalled => "memory.recalled",
             Self::MessageCompleted => "message.completed",
             Self::Error => "error",
             Self::Done => "done",
         }
+    }
+}
+
+impl StreamEventKind {
+    /// The events a reply's trace records (besides its text): tool calls, their results, memory recalls.
+    pub const TRACED: [StreamEventKind; 3] = [Self::ToolCall, Self::ToolResult, Self::MemoryRecalled];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::TRACED.into_iter().find(|kind| kind.as_str() == name)
     }
 }
 

@@ -2,12 +2,19 @@
 //! deterministic reply built from the last user message, streamed token by token at a configurable pace, and
 //! reports honest token counts (by [`super::tokens`], the same unit it streams). It lets `cargo run` work offline
 //! and makes streaming testable without a vendor.
+//!
+//! It calls tools deterministically, so the whole tool loop runs offline. In the user's message:
+//! - a line `/tool NAME ARGS` makes the first answer a call of tool `NAME` with `ARGS` (the rest of the line, sent
+//!   as is, so malformed JSON can be tested; empty means `{}`). Several such lines make several calls at once.
+//! - a line `/loop NAME ARGS` calls the tool again after every result: a model that never stops calling tools.
+//!
+//! Once results are back it answers `Echo: <message>` followed by one line `[NAME] RESULT` per tool result.
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
 
-use super::{ChatRequest, Chunk, ChunkStream, FinishReason, LlmError, LlmProvider, Role, Usage, tokens};
+use super::{ChatRequest, Chunk, ChunkStream, FinishReason, LlmError, LlmProvider, Role, ToolCall, Usage, tokens};
 
 pub struct EchoProvider {
     name: String,
@@ -19,12 +26,55 @@ impl EchoProvider {
         Self { name: name.to_owned(), token_delay }
     }
 
-    /// The reply to a prompt: `Echo: <last user message>` (or a notice when there is none).
+    /// The reply to a prompt: `Echo: <last user message>` (or a notice when there is none), then the tool
+    /// results given since that message.
     pub fn reply_text(request: &ChatRequest) -> String {
-        match request.messages.iter().rev().find(|m| m.role == Role::User) {
-            Some(message) => format!("Echo: {}", message.content),
+        let last_user = request.messages.iter().rposition(|m| m.role == Role::User);
+        let mut text = match last_user {
+            Some(i) => format!("Echo: {}", request.messages[i].content),
             None => "Echo: (no user message)".to_owned(),
+        };
+        for image in last_user.into_iter().flat_map(|i| &request.messages[i].images) {
+            text.push_str(&format!("\n[image {} {} bytes]", image.media_type, image.data.len()));
         }
+        let since = &request.messages[last_user.map_or(0, |i| i + 1)..];
+        for result in since.iter().filter(|m| m.role == Role::Tool) {
+            let name = since
+                .iter()
+                .flat_map(|m| &m.tool_calls)
+                .find(|call| Some(&call.id) == result.tool_call_id.as_ref())
+                .map_or("?", |call| call.name.as_str());
+            text.push_str(&format!("\n[{name}] {}", result.content));
+        }
+        text
+    }
+
+    /// The tool calls the prompt asks for (see the module docs), numbered by the model call they are made in.
+    pub fn tool_calls(request: &ChatRequest) -> Vec<ToolCall> {
+        let Some(last_user) = request.messages.iter().rposition(|m| m.role == Role::User) else { return vec![] };
+        let since = &request.messages[last_user + 1..];
+        let step = since.iter().filter(|m| !m.tool_calls.is_empty()).count() + 1;
+        let answered = since.iter().any(|m| m.role == Role::Tool);
+        request.messages[last_user]
+            .content
+            .lines()
+            .filter_map(|line| {
+                let line = line.trim();
+                let (forever, rest) = match (line.strip_prefix("/tool "), line.strip_prefix("/loop ")) {
+                    (Some(rest), _) => (false, rest),
+                    (_, Some(rest)) => (true, rest),
+                    _ => return None,
+                };
+                let (name, arguments) = rest.trim().split_once(' ').unwrap_or((rest.trim(), ""));
+                (forever || !answered).then(|| (name.to_owned(), arguments.trim().to_owned()))
+            })
+            .enumerate()
+            .map(|(i, (name, arguments))| ToolCall {
+                id: format!("call_{step}_{i}"),
+                arguments: if arguments.is_empty() { "{}".to_owned() } else { arguments },
+                name,
+            })
+            .collect()
     }
 }
 
@@ -38,7 +88,16 @@ impl LlmProvider for EchoProvider {
         32_768
     }
 
+    /// Echo "sees" images: it describes each one (type and size) in its reply.
+    fn accepts_images(&self) -> bool {
+        true
+    }
+
     async fn stream(&self, request: ChatRequest) -> Result<ChunkStream, LlmError> {
+        let calls = Self::tool_calls(&request);
+        if !calls.is_empty() {
+            return Ok(Self::call_tools(&request, calls, self.token_delay));
+        }
         let text = Self::reply_text(&request);
         let limit = request.max_tokens.map_or(usize::MAX, |n| n as usize);
         let all: Vec<String> = tokens::split(&text).into_iter().map(str::to_owned).collect();
@@ -58,6 +117,30 @@ impl LlmProvider for EchoProvider {
             yield Ok(Chunk::Finish(if truncated { FinishReason::Length } else { FinishReason::Stop }));
         };
         Ok(stream.boxed())
+    }
+}
+
+impl EchoProvider {
+    /// Streams tool calls the way OpenAI does: id and name first, then the arguments in two parts.
+    fn call_tools(request: &ChatRequest, calls: Vec<ToolCall>, delay: Duration) -> ChunkStream {
+        let completion: u64 = calls.iter().map(|c| tokens::count(&c.name) + tokens::count(&c.arguments)).sum();
+        let usage = Usage { prompt_tokens: tokens::count_prompt(&request.messages), completion_tokens: completion };
+        let stream = async_stream::stream! {
+            for (index, call) in calls.into_iter().enumerate() {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                let index = index as u32;
+                yield Ok(Chunk::ToolCallDelta { index, id: Some(call.id), name: Some(call.name), arguments: String::new() });
+                let cut = call.arguments.char_indices().nth(call.arguments.chars().count() / 2).map_or(0, |(i, _)| i);
+                for part in [&call.arguments[..cut], &call.arguments[cut..]] {
+                    yield Ok(Chunk::ToolCallDelta { index, id: None, name: None, arguments: part.to_owned() });
+                }
+            }
+            yield Ok(Chunk::Usage(usage));
+            yield Ok(Chunk::Finish(FinishReason::ToolCalls));
+        };
+        stream.boxed()
     }
 }
 

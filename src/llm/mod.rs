@@ -34,11 +34,20 @@ pub struct ChatMessage {
     pub tool_calls: Vec<ToolCall>,
     /// The call this message answers (tool messages only).
     pub tool_call_id: Option<String>,
+    /// Images attached to a user message, for providers that accept image parts.
+    pub images: Vec<Image>,
+}
+
+/// An image given to the model: its media type and bytes (sent as a `data:` URL).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    pub media_type: String,
+    pub data: bytes::Bytes,
 }
 
 impl ChatMessage {
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
+        Self { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None, images: Vec::new() }
     }
 }
 
@@ -153,6 +162,10 @@ pub trait LlmProvider: Send + Sync {
     fn name(&self) -> &str;
     /// How many tokens the model can see at once (prompt + reply), for trimming history.
     fn context_window(&self) -> u32;
+    /// Whether image parts may be sent (vision models); others get a note in their place.
+    fn accepts_images(&self) -> bool {
+        false
+    }
     /// Starts a streamed completion.
     async fn stream(&self, request: ChatRequest) -> Result<ChunkStream, LlmError>;
 }

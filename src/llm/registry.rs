@@ -44,6 +44,8 @@ pub struct ProviderConfig {
     pub stream_usage: bool,
     /// Echo only: delay between tokens.
     pub token_delay_ms: u64,
+    /// The model accepts image parts (a vision model): image attachments are sent to it.
+    pub vision: bool,
 }
 
 impl Default for ProviderConfig {
@@ -61,6 +63,7 @@ impl Default for ProviderConfig {
             streaming: true,
             stream_usage: true,
             token_delay_ms: 20,
+            vision: false,
         }
     }
 }

@@ -44,6 +44,11 @@ pub fn count_prompt(messages: &[ChatMessage]) -> u64 {
         .sum()
 }
 
+/// The tokens tool definitions add to a prompt (their names, descriptions and schemas as text).
+pub fn count_tools(tools: &[super::ToolSpec]) -> u64 {
+    tools.iter().map(|t| count(&t.name) + count(&t.description) + count(&t.parameters.to_string())).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,7 @@ pub async fn upload(
     };
     let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
     let mut purpose = "user_data".to_owned();
+    let mut collection = None;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -58,6 +59,10 @@ pub async fn upload(
                 Ok(text) => purpose = text.trim().to_owned(),
                 Err(err) => return fail(AppError::BadRequest { code: "invalid_multipart", message: err.to_string() }),
             },
+            Some("collection") => match field.text().await {
+                Ok(text) => collection = Some(text.trim().to_owned()),
+                Err(err) => return fail(AppError::BadRequest { code: "invalid_multipart", message: err.to_string() }),
+            },
             Some("file") => {
                 let name = files::clean_name(field.file_name());
                 let chunks = field.map(|chunk| chunk.map_err(|err| StorageError::Source(err.to_string()))).boxed();
@@ -66,8 +71,7 @@ pub async fn upload(
                     &state.app.db,
                     state.app.storage.as_ref(),
                     &principal.account_id,
-                    name,
-                    &purpose,
+                    files::UploadMeta { name, purpose, collection },
                     chunks,
                     limit,
                 )
@@ -94,7 +98,7 @@ pub async fn upload(
 fn file_json(file: &entity::file::Model) -> serde_json::Value {
     serde_json::json!({
         "id": file.id, "name": file.name, "size": file.size, "contentType": file.content_type,
-        "sha256": file.sha256, "purpose": file.purpose,
+        "sha256": file.sha256, "purpose": file.purpose, "collection": file.collection,
         // As GraphQL's DateTime prints it, so the upload and `GET /v2/files/{id}` answer the same.
         "createdAt": file.created_at.to_rfc3339(),
         "url": files::content_path(&file.id),

@@ -143,15 +143,19 @@ fn extra_paths(paths: &mut Map<String, Value>) {
     let files = paths.entry("/v2/files").or_insert_with(|| json!({}));
     files["post"] = json!({
         "operationId": "uploadFile",
-        "summary": "Upload a file (multipart/form-data: `purpose` then `file`), streamed to storage; the content type is sniffed from the bytes",
+        "summary": "Upload a file (multipart/form-data: `purpose`, `collection`, then `file`), streamed to storage; the content type is sniffed from the bytes",
         "tags": ["files"],
         "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-            "purpose": {"type": "string", "enum": crate::services::files::PURPOSES, "default": "user_data"},
+            "purpose": {"type": "string", "enum": crate::services::files::PURPOSES, "default": "user_data",
+                        "description": "`knowledge` files are extracted (txt, md, csv, json, html, pdf) and indexed for the knowledge-base skill"},
+            "collection": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$", "description": "knowledge files only: the collection (the knowledge-base skill's `index`)"},
             "file": {"type": "string", "format": "binary"}}}}}},
         "responses": {
             "201": {"description": "the stored file", "headers": rate_limit_headers(),
                     "content": {"application/json": {"schema": schema_ref("File")}}},
             "413": {"description": "larger than OPENCLAW_FILE_MAX_BYTES", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "415": {"description": "a knowledge file of a type without extractable text (`unsupported_file_type`)", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "422": {"description": "a knowledge file that does not parse, e.g. a broken PDF (`unreadable_file`)", "content": {"application/json": {"schema": schema_ref("Error")}}},
             "429": too_many_requests(),
             "default": error.clone()}});
     paths.insert("/v2/files/{fileId}/content".into(), json!({"get": {
@@ -202,7 +206,7 @@ fn schemas() -> Value {
     let memory = json!({"type": "object", "additionalProperties": false, "properties": {
         "enabled": {"type": "boolean"},
         "type": {"type": "string", "enum": ["conversation", "user", "agent"]},
-        "retention": {"type": "string", "pattern": "^([1-9][0-9]{0,3}[hdw]|forever)$", "examples": ["30d", "12h", "forever"]}}});
+        "retention": {"type": "string", "pattern": "^([1-9][0-9]{0,3}[hdw]|forever|never)$", "examples": ["30d", "12h", "never"]}}});
     let mut settings_props = limits.clone();
     settings_props["memoryEnabled"] = json!({"type": "boolean"});
     let settings = json!({"type": "object", "additionalProperties": false, "properties": settings_props});
@@ -330,7 +334,9 @@ fn schemas() -> Value {
         "File": {"type": "object", "required": ["id", "name", "size", "contentType", "sha256", "purpose", "createdAt", "url"], "properties": {
             "id": {"type": "string"}, "name": {"type": "string"}, "size": {"type": "integer"},
             "contentType": {"type": "string", "description": "sniffed from the bytes"}, "sha256": {"type": "string"},
-            "purpose": {"type": "string", "enum": crate::services::files::PURPOSES}, "createdAt": timestamp,
+            "purpose": {"type": "string", "enum": crate::services::files::PURPOSES},
+            "collection": {"type": ["string", "null"], "description": "knowledge files: the collection the knowledge-base skill's `index` names"},
+            "createdAt": timestamp,
             "url": {"type": "string", "description": "download path (Range supported)"}}},
         "FileList": {"type": "object", "required": ["files", "pagination"], "properties": {
             "files": {"type": "array", "items": schema_ref("File")}, "pagination": schema_ref("Pagination")}},
@@ -423,5 +429,32 @@ fn schemas() -> Value {
     if let (Some(all), Value::Object(extra)) = (all.as_object_mut(), extra) {
         all.extend(extra);
     }
+    if let (Some(all), Value::Object(memories)) = (all.as_object_mut(), memory_schemas(&timestamp)) {
+        all.extend(memories);
+    }
     all
+}
+
+/// Memories' components (a separate `json!`: one literal for every schema exceeds the macro's recursion limit).
+fn memory_schemas(timestamp: &Value) -> Value {
+    json!({
+        "Memory": {"type": "object", "required": ["id", "agentId", "userId", "content", "type", "metadata", "createdAt", "updatedAt", "expiresAt"], "properties": {
+            "id": {"type": "string"}, "agentId": {"type": "string"}, "userId": {"type": ["string", "null"]},
+            "content": {"type": "string"}, "type": {"type": "string"}, "metadata": {"type": "object"},
+            "conversationId": {"type": ["string", "null"], "description": "provenance: where the agent saved it"},
+            "messageId": {"type": ["string", "null"]},
+            "score": {"type": ["number", "null"], "description": "search relevance (search results only)"},
+            "createdAt": timestamp, "updatedAt": timestamp,
+            "expiresAt": {"type": ["string", "null"], "format": "date-time", "description": "from the agent's memory.retention; null = kept"}}},
+        "MemoryList": {"type": "object", "required": ["memories", "pagination"], "properties": {
+            "memories": {"type": "array", "items": schema_ref("Memory")}, "pagination": schema_ref("Pagination")}},
+        "MemoryCreate": {"type": "object", "required": ["agentId", "content"], "additionalProperties": false, "properties": {
+            "agentId": {"type": "string"}, "userId": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
+            "content": {"type": "string", "minLength": 1, "maxLength": crate::services::memories::MAX_CONTENT_CHARS},
+            "type": {"type": ["string", "null"], "pattern": "^[a-z][a-z0-9_]{0,31}$", "default": "fact"},
+            "metadata": {"type": ["object", "null"]}}},
+        "MemoryUpdate": {"type": "object", "additionalProperties": false, "properties": {
+            "content": {"type": "string", "minLength": 1, "maxLength": crate::services::memories::MAX_CONTENT_CHARS},
+            "type": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$"}, "metadata": {"type": "object"}}}
+    })
 }

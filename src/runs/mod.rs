@@ -1,9 +1,11 @@
 //! Agent runs: generating replies detached from client connections. A send stores the user message and a reply
 //! placeholder and opens the reply's [`RunLog`]; the conversation's runner generates replies one at a time (queued
 //! ones in order), streaming into the log, which SSE responses, resumed streams and subscriptions follow.
+mod attachments;
 mod log;
 pub mod payload;
 pub mod prompt;
+mod recall;
 pub mod replay;
 mod runner;
 

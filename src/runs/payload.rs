@@ -67,3 +67,24 @@ pub fn completed(m: &message::Model) -> Value {
     value["messageId"] = Value::String(m.id.clone());
     value
 }
+
+/// `tool.call`: the call as the model made it (`arguments` parsed when they are JSON, else the raw text).
+pub fn tool_call(message_id: &str, call: &crate::llm::ToolCall, skill: Option<&str>) -> Value {
+    let arguments = serde_json::from_str::<Value>(&call.arguments).unwrap_or_else(|_| Value::String(call.arguments.clone()));
+    json!({ "messageId": message_id, "callId": call.id, "name": call.name, "skillId": skill, "arguments": arguments })
+}
+
+/// `tool.result`: the result, or the error the model was given instead.
+pub fn tool_result(
+    message_id: &str,
+    call: &crate::llm::ToolCall,
+    result: &Result<Value, crate::skills::ToolError>,
+    elapsed: std::time::Duration,
+) -> Value {
+    let (result, error) = match result {
+        Ok(value) => (value.clone(), Value::Null),
+        Err(err) => (Value::Null, err.to_json()["error"].clone()),
+    };
+    json!({ "messageId": message_id, "callId": call.id, "name": call.name, "result": result, "error": error,
+            "durationMs": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX) })
+}

@@ -58,6 +58,7 @@ mod tests {
             finish_reason: None,
             error: None,
             deltas: None,
+            trace: None,
             created_at: chrono::Utc::now(),
             completed_at: None,
         }

@@ -33,11 +33,31 @@ pub fn events(reply: &message::Model) -> Option<Vec<StreamEvent>> {
     }
     let offsets: Vec<usize> =
         reply.deltas.as_ref().and_then(|d| serde_json::from_value::<Vec<usize>>(d.clone()).ok()).unwrap_or_default();
+    // Tool calls, results and recalls go back where they happened: after the deltas streamed before them.
+    let trace: Vec<(usize, StreamEventKind, Value)> = reply
+        .trace
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let kind = StreamEventKind::parse(entry.get("event")?.as_str()?)?;
+            let after = usize::try_from(entry.get("afterDelta")?.as_u64()?).ok()?;
+            Some((after, kind, entry.get("data").cloned().unwrap_or(Value::Null)))
+        })
+        .collect();
+    let mut trace = trace.into_iter().peekable();
     let mut start = 0;
-    for end in offsets {
+    for (streamed, end) in offsets.into_iter().enumerate() {
+        while let Some((_, kind, data)) = trace.next_if(|(after, _, _)| *after <= streamed) {
+            push(kind, data);
+        }
         let Some(text) = reply.content.get(start..end) else { break };
         push(StreamEventKind::MessageDelta, payload::delta(&reply.id, text));
         start = end;
+    }
+    for (_, kind, data) in trace {
+        push(kind, data);
     }
     if reply.status == status::FAILED {
         let error = reply.error.clone().unwrap_or(Value::Null);

@@ -273,10 +273,11 @@ fn validate_common(
     Ok(())
 }
 
-/// Parses a retention such as `30d`, `12h`, `4w` (1 to 9999 units) or `forever` into days (None = forever).
+/// Parses a retention such as `30d`, `12h`, `4w` (1 to 9999 units), or `never` / `forever` (memories never
+/// expire) into days (None = kept until deleted).
 pub fn parse_retention(raw: &str) -> AppResult<Option<f64>> {
-    let invalid = || AppError::validation("memory.retention", "must look like `12h`, `30d`, `4w` or `forever`");
-    if raw == "forever" {
+    let invalid = || AppError::validation("memory.retention", "must look like `12h`, `30d`, `4w`, or `never` (kept until deleted)");
+    if raw == "forever" || raw == "never" {
         return Ok(None);
     }
     let (digits, unit) = raw.split_at(raw.len().saturating_sub(1));
@@ -302,6 +303,7 @@ mod tests {
         assert_eq!(parse_retention("30d").expect("30d"), Some(30.0));
         assert_eq!(parse_retention("2w").expect("2w"), Some(14.0));
         assert_eq!(parse_retention("forever").expect("forever"), None);
+        assert_eq!(parse_retention("never").expect("never"), None);
         for bad in ["", "d", "0d", "30x", "-1d", "99999999d"] {
             assert!(parse_retention(bad).is_err(), "{bad} accepted");
         }

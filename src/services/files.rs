@@ -37,6 +37,7 @@ pub async fn store(
         sha256: Set(sha256),
         purpose: Set(purpose.to_owned()),
         storage_key: Set(id),
+        collection: Set(None),
         created_at: Set(Utc::now()),
     }
     .insert(db)
@@ -63,6 +64,12 @@ pub async fn content(storage: &dyn FileStorage, file: &file::Model) -> AppResult
 pub fn content_path(id: &str) -> String {
     format!("/v2/files/{id}/content")
 }
+
+/// Largest `knowledge` file: its text is extracted in memory.
+pub const MAX_INDEXED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The purpose of files indexed for retrieval.
+pub const KNOWLEDGE: &str = "knowledge";
 
 /// Purposes a file may be uploaded for (`user_data` when none is given).
 pub const PURPOSES: [&str; 4] = ["user_data", "knowledge", "attachment", "analysis"];
@@ -110,18 +117,36 @@ pub fn sniff(head: &[u8], name: &str) -> String {
     format!("{kind}; charset=utf-8")
 }
 
+/// What an upload is: its cleaned name, purpose and (knowledge files) collection.
+#[derive(Debug, Clone)]
+pub struct UploadMeta {
+    pub name: String,
+    pub purpose: String,
+    pub collection: Option<String>,
+}
+
 /// Streams an upload to storage, then records it. Past `limit` bytes the upload is refused (413) and nothing is
 /// kept; an empty upload is refused (400). The row is written after the bytes, so it never points at nothing.
+///
+/// A `knowledge` file is also extracted and chunked for retrieval, in the transaction that records it: a file
+/// whose text cannot be extracted (415 `unsupported_file_type`, 422 `unreadable_file`) is not kept.
 pub async fn upload(
     db: &Db,
     storage: &dyn FileStorage,
     account_id: &str,
-    name: String,
-    purpose: &str,
+    meta: UploadMeta,
     chunks: ByteStream<'_>,
     limit: u64,
 ) -> AppResult<file::Model> {
+    let UploadMeta { name, purpose, collection } = meta;
+    let purpose = purpose.as_str();
     validate_purpose(purpose)?;
+    if let Some(collection) = &collection {
+        if purpose != KNOWLEDGE {
+            return Err(AppError::validation("collection", "only `knowledge` files belong to a collection"));
+        }
+        super::knowledge::validate_collection(collection)?;
+    }
     let id = crate::ids::new_id("file");
     let Written { size, sha256, head } = storage.put_stream(&id, chunks, limit).await.map_err(|err| match err {
         StorageError::TooLarge { limit } => AppError::PayloadTooLarge { limit: usize::try_from(limit).unwrap_or(usize::MAX) },
@@ -141,15 +166,40 @@ pub async fn upload(
         sha256: Set(sha256),
         purpose: Set(purpose.to_owned()),
         storage_key: Set(id.clone()),
+        collection: Set(collection),
         created_at: Set(Utc::now()),
     };
-    match row.insert(db).await {
-        Ok(model) => Ok(model),
-        Err(err) => {
-            let _ = storage.delete(&id).await;
-            Err(err.into())
-        }
+    let recorded = record(db, storage, row, purpose == KNOWLEDGE).await;
+    if recorded.is_err() {
+        let _ = storage.delete(&id).await;
     }
+    recorded
+}
+
+/// Inserts the row (and a knowledge file's chunks) in one transaction.
+async fn record(db: &Db, storage: &dyn FileStorage, row: file::ActiveModel, index: bool) -> AppResult<file::Model> {
+    let text = match index {
+        false => None,
+        true => {
+            let size = u64::try_from(*row.size.as_ref()).unwrap_or(u64::MAX);
+            if size > MAX_INDEXED_BYTES {
+                return Err(AppError::BadRequest {
+                    code: "payload_too_large",
+                    message: format!("knowledge files are indexed up to {MAX_INDEXED_BYTES} bytes; store larger ones as `user_data`"),
+                });
+            }
+            let content_type = row.content_type.clone().unwrap();
+            let bytes = storage.get(row.storage_key.as_ref()).await.map_err(|e| AppError::Internal(e.into()))?;
+            Some(crate::extract::extract(&content_type, bytes).await.map_err(super::knowledge::extraction_error)?)
+        }
+    };
+    let txn = crate::db::begin_write(db).await?;
+    let model = row.insert(&txn).await?;
+    if let Some(text) = text {
+        super::knowledge::index(&txn, &model, &text).await?;
+    }
+    txn.commit().await?;
+    Ok(model)
 }
 
 /// The caller's files, newest first, optionally of one purpose.

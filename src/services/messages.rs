@@ -102,6 +102,30 @@ pub fn validate(new: &NewMessage, max_chars: usize) -> AppResult<()> {
     Ok(())
 }
 
+/// Checks what [`validate`] cannot see alone: every `fileId` is one of the caller's files (another tenant's is
+/// "no file", never revealed), and every `url` passes the SSRF guard. Nothing is fetched yet.
+pub async fn check_attachments(
+    db: &impl ConnectionTrait,
+    outbound: &crate::outbound::OutboundGuard,
+    account_id: &str,
+    new: &NewMessage,
+) -> AppResult<()> {
+    for (i, attachment) in new.attachments.iter().enumerate() {
+        if let Some(id) = &attachment.file_id {
+            super::files::get(db, account_id, id).await.map_err(|err| match err {
+                AppError::NotFound { .. } => AppError::validation(format!("attachments[{i}].fileId"), format!("no file `{id}`")),
+                other => other,
+            })?;
+        }
+        if let Some(url) = &attachment.url {
+            outbound
+                .check_url(url)
+                .map_err(|err| AppError::validation(format!("attachments[{i}].url"), err.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
 fn attachments_json(attachments: &[Attachment]) -> Option<Value> {
     (!attachments.is_empty()).then(|| {
         Value::Array(
@@ -170,6 +194,7 @@ pub async fn store_user_message(
         finish_reason: Set(None),
         error: Set(None),
         deltas: Set(None),
+        trace: Set(None),
         created_at: Set(now),
         completed_at: Set(Some(now)),
     }
@@ -191,6 +216,7 @@ pub async fn store_user_message(
         finish_reason: Set(None),
         error: Set(None),
         deltas: Set(None),
+        trace: Set(None),
         // A hair later than the user message, so history sorts user-then-reply even by timestamp.
         created_at: Set(now),
         completed_at: Set(None),
@@ -260,6 +286,8 @@ pub struct Outcome {
     pub error: Option<Value>,
     /// Byte offsets where each streamed delta ended.
     pub deltas: Vec<usize>,
+    /// Tool calls, results and recalls, in stream order (see `runs::replay`).
+    pub trace: Vec<Value>,
     pub completed_at: DateTime<Utc>,
 }
 
@@ -283,6 +311,7 @@ pub async fn finish_reply(
     active.finish_reason = Set(outcome.finish_reason);
     active.error = Set(outcome.error);
     active.deltas = Set(Some(json!(outcome.deltas)));
+    active.trace = Set((!outcome.trace.is_empty()).then_some(Value::Array(outcome.trace)));
     active.completed_at = Set(Some(outcome.completed_at));
     let stored = active.update(&txn).await?;
     let mut recorded = Vec::new();

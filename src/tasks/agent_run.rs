@@ -54,7 +54,7 @@ pub async fn run(context: &TaskContext) -> Result<Value, TaskError> {
 
 /// Task error codes are static strings; a reply's stored code is one of a known set.
 fn leak_code(code: &str) -> &'static str {
-    const KNOWN: [&str; 9] = [
+    const KNOWN: [&str; 10] = [
         "upstream_unreachable",
         "upstream_timeout",
         "upstream_auth_failed",
@@ -63,6 +63,7 @@ fn leak_code(code: &str) -> &'static str {
         "upstream_error",
         "upstream_incomplete",
         "interrupted",
+        "tool_loop_limit",
         "reply_failed",
     ];
     KNOWN.into_iter().find(|known| *known == code).unwrap_or("reply_failed")

@@ -88,11 +88,11 @@ async fn an_upload_is_stored_with_sniffed_metadata_and_downloads_whole_or_in_ran
 
     // Binary formats are recognised by their signature, whatever the name says.
     let png = [&[0x89u8, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a][..], &[0u8; 64][..]].concat();
-    let (status, image) = upload(&app, "photo.txt", "text/plain", png).await;
+    let (status, image) = upload_as(&app, &app.key, "photo.txt", "text/plain", png, Some("attachment")).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(image["contentType"], "image/png");
     // GraphQL sees the same files.
-    let gql = app.graphql("{ files(purpose: \"knowledge\") { files { id contentType } pagination { total } } }", json!({})).await;
+    let gql = app.graphql("{ files { files { id contentType } pagination { total } } }", json!({})).await;
     assert_eq!(gql.body["data"]["files"]["pagination"]["total"], 2, "{}", gql.text);
     assert_eq!(gql.body["data"]["files"]["files"][0]["contentType"], "image/png", "newest first");
 }

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod agents;
+mod attachments;
 mod auth;
 mod chat;
 mod cli;
@@ -16,9 +17,11 @@ mod graphql;
 mod graphql_http_audit;
 mod graphql_sse;
 mod health;
+mod knowledge;
 mod limits;
 mod llm_openai;
 mod llm_smollm;
+mod memories;
 mod messages;
 mod openapi;
 mod openapi_fuzz;
@@ -31,6 +34,7 @@ mod seed_snippets;
 mod skills;
 mod streaming;
 mod tasks;
+mod tools;
 mod batch;
 mod webhooks;
 mod websocket;

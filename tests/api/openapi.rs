@@ -47,6 +47,8 @@ async fn every_route_document_validates(backend: Backend) {
         .await
         .unwrap();
     let file = uploaded.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let memory = app.post("/v2/memories", serde_json::json!({"agentId": agent, "content": "likes tea"})).await;
+    let memory = memory.body["id"].as_str().unwrap().to_owned();
     let events = app.get("/v2/events").await;
     let event = events.body["events"][0]["id"].as_str().unwrap().to_owned();
     // Deletions last, archiving (which stops messages) late, and the agent's own deletion very last, so every
@@ -68,7 +70,8 @@ async fn every_route_document_validates(backend: Backend) {
             .replace("{taskId}", &task)
             .replace("{eventId}", &event)
             .replace("{accountId}", "tenant-a")
-            .replace("{fileId}", &file);
+            .replace("{fileId}", &file)
+            .replace("{memoryId}", &memory);
         let body = match route.name {
             "createConversation" => Some(serde_json::json!({"agentId": agent})),
             "sendMessage" => Some(serde_json::json!({"content": "again"})),
@@ -80,6 +83,8 @@ async fn every_route_document_validates(backend: Backend) {
             "updateWebhook" => Some(serde_json::json!({"description": "d"})),
             "createTask" => Some(serde_json::json!({"type": "noop", "input": {}})),
             "setAccountPlan" => Some(serde_json::json!({"plan": "free"})),
+            "createMemory" => Some(serde_json::json!({"agentId": agent, "content": "likes coffee"})),
+            "updateMemory" => Some(serde_json::json!({"content": "likes green tea"})),
             _ => Some(serde_json::json!({})),
         };
         let body =

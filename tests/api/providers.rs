@@ -19,7 +19,7 @@ db_tests!(
     unknown_providers_are_refused_when_fallback_is_off,
 );
 
-async fn app_with_fake(backend: Backend, fake: &FakeOpenAi) -> TestApp {
+pub async fn app_with_fake(backend: Backend, fake: &FakeOpenAi) -> TestApp {
     let base_url = fake.base_url.clone();
     spawn_app_with(backend, move |config| {
         config.providers.insert(
@@ -39,7 +39,7 @@ async fn app_with_fake(backend: Backend, fake: &FakeOpenAi) -> TestApp {
 }
 
 /// An agent on `fake/gpt-4o-mini` and a conversation with it: `(agent, conversation)`.
-async fn fake_agent_conversation(app: &TestApp) -> (String, String) {
+pub async fn fake_agent_conversation(app: &TestApp) -> (String, String) {
     let agent = app
         .post(
             "/v2/agents",

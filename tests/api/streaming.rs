@@ -295,7 +295,10 @@ async fn deleting_a_conversation_ends_its_streams(backend: Backend) {
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     let queued_events = until_done(&mut queued_stream).await;
     assert_eq!(queued_events[0].event, "error");
-    assert_eq!(queued_events[0].data["code"], "conversation_deleted");
+    // The stream's subscription looks the reply up when first polled: if that happens after the deletion (a loaded
+    // machine), the reply is already gone.
+    let code = queued_events[0].data["code"].as_str().unwrap();
+    assert!(code == "conversation_deleted" || code == "not_found", "{code}");
     let running_events = until_done(&mut running_stream).await;
     assert_eq!(running_events.last().unwrap().event, "done");
     for _ in 0..200 {

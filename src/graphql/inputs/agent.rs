@@ -28,7 +28,7 @@ pub struct MemoryInput {
     /// `conversation`, `user` or `agent`.
     #[graphql(name = "type")]
     pub kind: Option<String>,
-    /// e.g. `30d`, `12h`, `4w`, `forever`.
+    /// e.g. `30d`, `12h`, `4w`, `never` (kept until deleted; `forever` is the same).
     pub retention: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! GraphQL input types and their conversion into service requests.
 pub mod agent;
 pub mod conversation;
+pub mod memory;
 pub mod skill;
 pub mod task;
 pub mod token;

@@ -72,6 +72,7 @@ impl ConversationMutation {
         messages::validate(&new, app.config.max_message_chars).gql()?;
         // Refuse a model no provider serves before storing anything.
         let conversation = conversations::get(ctx.db().gql()?, &principal.account_id, &conversation_id).await.gql()?;
+        messages::check_attachments(ctx.db().gql()?, &app.outbound, &principal.account_id, &new).await.gql()?;
         runs::check_model(app, &conversation).await.gql()?;
         // A free account whose month is used up starts no model call; a reply already streaming finishes.
         app.limiter.check_quota(ctx.db().gql()?, principal).await.gql()?;

@@ -14,9 +14,16 @@ pub struct FileMutation;
 #[Object]
 impl FileMutation {
     /// Stores an uploaded file (a multipart request: `operations`, `map`, then the file). The content type is
-    /// sniffed from the bytes; `purpose` defaults to `user_data`.
+    /// sniffed from the bytes; `purpose` defaults to `user_data`. A `knowledge` file (optionally in a `collection`)
+    /// is extracted and indexed for the `knowledge-base` skill; one whose text cannot be read is refused.
     #[graphql(guard = "ScopeGuard(\"files:write\")")]
-    async fn upload_file(&self, ctx: &Context<'_>, file: Upload, purpose: Option<String>) -> async_graphql::Result<File> {
+    async fn upload_file(
+        &self,
+        ctx: &Context<'_>,
+        file: Upload,
+        purpose: Option<String>,
+        collection: Option<String>,
+    ) -> async_graphql::Result<File> {
         let (app, db, principal) = (ctx.app().gql()?, ctx.db().gql()?, ctx.principal().gql()?);
         let upload = file.value(ctx)?;
         let name = files::clean_name(Some(&upload.filename));
@@ -26,7 +33,8 @@ impl FileMutation {
             .boxed();
         let purpose = purpose.unwrap_or_else(|| "user_data".to_owned());
         let limit = app.config.file_max_bytes;
-        let stored = files::upload(db, app.storage.as_ref(), &principal.account_id, name, &purpose, chunks, limit);
+        let meta = files::UploadMeta { name, purpose, collection };
+        let stored = files::upload(db, app.storage.as_ref(), &principal.account_id, meta, chunks, limit);
         Ok(File::from(stored.await.gql()?))
     }
 

@@ -3,6 +3,7 @@ mod admin;
 mod agents;
 mod conversations;
 mod files;
+mod memories;
 mod skills;
 mod tasks;
 mod tokens;
@@ -20,4 +21,5 @@ pub struct Mutation(
     tasks::TaskMutation,
     admin::AdminMutation,
     files::FileMutation,
+    memories::MemoryMutation,
 );

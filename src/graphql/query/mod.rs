@@ -2,6 +2,7 @@
 mod agents;
 mod conversations;
 mod files;
+mod memories;
 mod skills;
 mod tasks;
 mod usage;
@@ -17,4 +18,5 @@ pub struct Query(
     tasks::TaskQuery,
     usage::UsageQuery,
     files::FileQuery,
+    memories::MemoryQuery,
 );

@@ -17,6 +17,8 @@ pub struct File {
     pub sha256: String,
     /// `user_data`, `knowledge`, `attachment` or `analysis`.
     pub purpose: String,
+    /// The knowledge collection (`knowledge` files uploaded with one; the `knowledge-base` skill's `index`).
+    pub collection: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Where to download the bytes (`Range` supported).
     pub url: String,
@@ -32,6 +34,7 @@ impl From<entity::file::Model> for File {
             content_type: model.content_type,
             sha256: model.sha256,
             purpose: model.purpose,
+            collection: model.collection,
             created_at: model.created_at,
         }
     }

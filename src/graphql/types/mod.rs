@@ -3,6 +3,7 @@ pub mod agent;
 pub mod common;
 pub mod conversation;
 pub mod file;
+pub mod memory;
 pub mod skill;
 pub mod task;
 pub mod usage;

@@ -34,6 +34,7 @@ pub struct OpenAiProvider {
     http: reqwest::Client,
     streaming: bool,
     stream_usage: bool,
+    vision: bool,
     first_token_timeout: Duration,
     idle_timeout: Duration,
     max_retries: u32,
@@ -70,6 +71,7 @@ impl OpenAiProvider {
             http,
             streaming: config.streaming,
             stream_usage: config.stream_usage,
+            vision: config.vision,
             first_token_timeout: config.first_token_timeout(),
             idle_timeout: config.idle_timeout(),
             max_retries: config.max_retries,
@@ -145,6 +147,10 @@ impl LlmProvider for OpenAiProvider {
 
     fn context_window(&self) -> u32 {
         self.context_window
+    }
+
+    fn accepts_images(&self) -> bool {
+        self.vision
     }
 
     #[tracing::instrument(skip_all, fields(provider = %self.name, model = %request.model))]

@@ -47,7 +47,7 @@ struct StreamOptions {
 struct Message<'a> {
     role: Role,
     /// `null` only for an assistant turn that is nothing but tool calls: that is what OpenAI's own SDKs send.
-    content: Option<&'a str>,
+    content: Option<Content<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_calls: Vec<OutgoingToolCall<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,10 +60,49 @@ impl<'a> From<&'a ChatMessage> for Message<'a> {
             message.role == Role::Assistant && message.content.is_empty() && !message.tool_calls.is_empty();
         Self {
             role: message.role,
-            content: (!only_calls).then_some(message.content.as_str()),
+            content: (!only_calls).then(|| Content::of(message)),
             tool_calls: message.tool_calls.iter().map(OutgoingToolCall::from).collect(),
             tool_call_id: message.tool_call_id.as_deref(),
         }
+    }
+}
+
+/// A message's content: a string, or (with images) an array of text and `image_url` parts.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Content<'a> {
+    Text(&'a str),
+    Parts(Vec<Part<'a>>),
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Part<'a> {
+    Text { text: &'a str },
+    ImageUrl { image_url: ImageUrl },
+}
+
+#[derive(Debug, Serialize)]
+struct ImageUrl {
+    url: String,
+}
+
+impl<'a> Content<'a> {
+    fn of(message: &'a ChatMessage) -> Self {
+        use base64::Engine as _;
+        if message.images.is_empty() {
+            return Self::Text(&message.content);
+        }
+        let images = message.images.iter().map(|image| Part::ImageUrl {
+            image_url: ImageUrl {
+                url: format!(
+                    "data:{};base64,{}",
+                    image.media_type,
+                    base64::engine::general_purpose::STANDARD.encode(&image.data)
+                ),
+            },
+        });
+        Self::Parts(std::iter::once(Part::Text { text: &message.content }).chain(images).collect())
     }
 }
 
