@@ -61,6 +61,8 @@ pub struct AppState {
     pub storage: Arc<dyn FileStorage>,
     /// Rate, concurrency and quota limits per plan.
     pub limiter: Arc<Limiter>,
+    /// Embeds memories and queries for semantic search, when configured.
+    pub embedder: Option<Arc<llm::embeddings::Embedder>>,
 }
 
 /// What axum handlers see: the state plus the built schema and the compiled REST table.
@@ -120,6 +122,7 @@ impl AppState {
             config.redis_key_prefix.clone(),
         );
         spawn_janitor(db.clone(), Duration::from_secs(config.memory_purge_interval_secs.max(1)));
+        let embedder = llm::embeddings::Embedder::from_config(&config)?.map(Arc::new);
         let storage = Arc::new(LocalStorage::new(std::path::Path::new(&config.storage_dir).join("files")));
         let state = Self {
             db,
@@ -134,6 +137,7 @@ impl AppState {
             tasks: Arc::new(TaskWorkers::default()),
             storage,
             limiter: Arc::new(limiter),
+            embedder,
         };
         crate::webhooks::worker::spawn(state.clone());
         crate::tasks::spawn(state.clone());

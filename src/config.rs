@@ -100,6 +100,21 @@ pub struct Config {
     pub memory_purge_interval_secs: u64,
     /// Memories recalled into a run's prompt when the agent has memory enabled.
     pub memory_recall_limit: u64,
+    /// With embeddings, a memory is recalled by meaning only when its cosine similarity to the message reaches
+    /// this. Model-specific, so off (0) by default: multilingual-e5-small rates unrelated text 0.72-0.75 and related
+    /// text from 0.76; OpenAI's text-embedding-3 models sit much lower. Full-text matches are recalled regardless.
+    pub memory_recall_min_similarity: f64,
+    /// The `web-search` skill's backend: `none` (the tool says search is unavailable), `searxng` (the JSON API of
+    /// the instance at `web_search_url`) or `brave` (Brave Search API, key in the variable `web_search_api_key_env`).
+    pub web_search_backend: String,
+    pub web_search_url: Option<String>,
+    pub web_search_api_key_env: Option<String>,
+    /// Semantic memory search: an OpenAI-compatible embeddings endpoint (`…/v1`; unset = full-text only), the model
+    /// that embeds memories, the one that embeds queries (default: the same), and the variable holding the key.
+    pub embeddings_url: Option<String>,
+    pub embeddings_model: String,
+    pub embeddings_query_model: Option<String>,
+    pub embeddings_api_key_env: Option<String>,
     /// The limiter's clock: the system's, or a manual one injected by tests.
     #[serde(skip)]
     pub clock: crate::limits::Clock,
@@ -148,6 +163,14 @@ impl Default for Config {
             limits_fail_open: true,
             memory_purge_interval_secs: 300,
             memory_recall_limit: 5,
+            memory_recall_min_similarity: 0.0,
+            embeddings_url: None,
+            embeddings_model: "text-embedding-3-small".to_owned(),
+            embeddings_query_model: None,
+            embeddings_api_key_env: None,
+            web_search_backend: "none".to_owned(),
+            web_search_url: None,
+            web_search_api_key_env: None,
             tool_max_steps: 8,
             tool_timeout_ms: 30_000,
             tool_result_max_chars: 16_000,
@@ -196,7 +219,15 @@ const ENV_KEYS: &[&str] = &[
     "limits_fail_open",
     "memory_purge_interval_secs",
     "memory_recall_limit",
+    "memory_recall_min_similarity",
     "tool_max_steps",
+    "embeddings_url",
+    "embeddings_model",
+    "embeddings_query_model",
+    "embeddings_api_key_env",
+    "web_search_backend",
+    "web_search_url",
+    "web_search_api_key_env",
     "tool_timeout_ms",
     "tool_result_max_chars",
 ];

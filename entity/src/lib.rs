@@ -13,6 +13,7 @@ pub mod message;
 pub mod skill;
 pub mod skill_version;
 pub mod task;
+pub mod ticket;
 pub mod usage_daily;
 pub mod usage_monthly;
 pub mod webhook;

@@ -15,6 +15,13 @@ pub struct Model {
     #[sea_orm(column_type = "Double")]
     pub rating: f64,
     pub created_at: DateTimeUtc,
+    /// Custom skills only: the account that registered it (catalog skills have none and are public).
+    pub account_id: Option<String>,
+    /// Custom skills only: where invocations are POSTed, signed with `secret` like webhook deliveries.
+    pub endpoint_url: Option<String>,
+    pub secret: Option<String>,
+    /// Custom skills only: the JSON Schema of the tool's arguments.
+    pub parameters: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

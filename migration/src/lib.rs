@@ -8,6 +8,7 @@ mod m20261125_000004_webhooks_tasks;
 mod m20261201_000005_usage_daily;
 mod m20261201_000006_tools_and_memories;
 mod m20261201_000007_knowledge;
+mod m20261201_000008_custom_skills_and_tickets;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_usage_daily::Migration),
             Box::new(m20261201_000006_tools_and_memories::Migration),
             Box::new(m20261201_000007_knowledge::Migration),
+            Box::new(m20261201_000008_custom_skills_and_tickets::Migration),
         ]
     }
 }

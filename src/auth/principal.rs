@@ -47,6 +47,7 @@ pub const SCOPES: &[&str] = &[
     "conversations:read",
     "conversations:write",
     "skills:read",
+    "skills:write",
     "events:read",
     "webhooks:read",
     "webhooks:write",
@@ -56,6 +57,8 @@ pub const SCOPES: &[&str] = &[
     "files:write",
     "memories:read",
     "memories:write",
+    "tickets:read",
+    "tickets:write",
 ];
 
 /// Operator power over every account (changing plans). Never implied by `*`: it must be granted by name, and only

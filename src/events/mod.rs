@@ -30,11 +30,12 @@ pub enum EventKind {
     EndpointDisabled,
     WebhookTest,
     UsageThreshold,
+    TicketCreated,
 }
 
 impl EventKind {
     /// Every kind, in documentation order.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         Self::ConversationCreated,
         Self::MessageReceived,
         Self::MessageSent,
@@ -48,6 +49,7 @@ impl EventKind {
         Self::EndpointDisabled,
         Self::WebhookTest,
         Self::UsageThreshold,
+        Self::TicketCreated,
     ];
 
     /// The wire name, e.g. `agent.updated`.
@@ -66,6 +68,7 @@ impl EventKind {
             Self::EndpointDisabled => "endpoint.disabled",
             Self::WebhookTest => "webhook.test",
             Self::UsageThreshold => "usage.threshold",
+            Self::TicketCreated => "ticket.created",
         }
     }
 

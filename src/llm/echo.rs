@@ -158,6 +158,7 @@ mod tests {
             temperature: None,
             max_tokens: Some(2),
             tools: vec![],
+            tool_choice: None,
         };
         let chunks: Vec<_> = provider.stream(request).await.expect("stream").collect().await;
         let chunks: Vec<Chunk> = chunks.into_iter().map(|c| c.expect("chunk")).collect();

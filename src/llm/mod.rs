@@ -5,6 +5,7 @@
 //! Cancellation is by drop: the run loop stops polling the stream (and drops it) when a reply is cancelled, which
 //! closes the upstream connection.
 pub mod echo;
+pub mod embeddings;
 pub mod openai;
 mod registry;
 pub mod tokens;
@@ -76,6 +77,8 @@ pub struct ChatRequest {
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
     pub tools: Vec<ToolSpec>,
+    /// A tool the model must call (`tool_choice` naming a function); `None` lets the model choose.
+    pub tool_choice: Option<String>,
 }
 
 /// Token counts of one model call.
@@ -164,6 +167,11 @@ pub trait LlmProvider: Send + Sync {
     fn context_window(&self) -> u32;
     /// Whether image parts may be sent (vision models); others get a note in their place.
     fn accepts_images(&self) -> bool {
+        false
+    }
+    /// Whether the server ignores `tool_choice: "auto"` (llama.cpp's default chat format does): the run then names
+    /// the tool on a reply's first model call when the agent offers exactly one.
+    fn forces_tool_choice(&self) -> bool {
         false
     }
     /// Starts a streamed completion.

@@ -46,6 +46,9 @@ pub struct ProviderConfig {
     pub token_delay_ms: u64,
     /// The model accepts image parts (a vision model): image attachments are sent to it.
     pub vision: bool,
+    /// The server ignores `tool_choice: "auto"` (llama.cpp's default chat format): a reply's first model call names
+    /// the tool when the agent offers exactly one.
+    pub force_tool_choice: bool,
 }
 
 impl Default for ProviderConfig {
@@ -64,6 +67,7 @@ impl Default for ProviderConfig {
             stream_usage: true,
             token_delay_ms: 20,
             vision: false,
+            force_tool_choice: false,
         }
     }
 }

@@ -147,14 +147,36 @@ impl OutboundGuard {
     /// Content-Length first, then while streaming, so an endless body is cut off early).
     #[tracing::instrument(skip_all, fields(host), err(level = "warn"))]
     pub async fn fetch(&self, url: &str, max_bytes: usize, timeout: Duration) -> Result<Fetched, OutboundError> {
+        let fetched = self.send(reqwest::Method::GET, url, &[], None, max_bytes, timeout).await?;
+        if !(200..300).contains(&fetched.status) {
+            return Err(OutboundError::Status(fetched.status));
+        }
+        Ok(fetched)
+    }
+
+    /// Sends any request to `url` and returns the answer whatever its status, with the body bounded like
+    /// [`fetch`](Self::fetch)'s. For skills that call APIs (`http-request`, custom skills).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<Bytes>,
+        max_bytes: usize,
+        timeout: Duration,
+    ) -> Result<Fetched, OutboundError> {
         let url = self.check_url(url)?;
         tracing::Span::current().record("host", url.host_str());
         let client = self.try_client(timeout)?;
-        let response = client.get(url).send().await.map_err(OutboundError::from_reqwest)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(OutboundError::Status(status.as_u16()));
+        let mut request = client.request(method, url);
+        for (name, value) in headers {
+            request = request.header(name, value);
         }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.map_err(OutboundError::from_reqwest)?;
+        let status = response.status();
         let too_large = OutboundError::TooLarge { limit: max_bytes };
         let declared = response.content_length();
         if declared.is_some_and(|length| length > max_bytes as u64) {

@@ -225,6 +225,10 @@ fn schemas() -> Value {
         "category": {"type": "string"}, "description": {"type": "string"}, "author": {"type": "string"},
         "downloads": {"type": "integer"}, "rating": {"type": "number"}});
     let mut detail_props = skill_props.clone();
+    detail_props["custom"] = json!({"type": "boolean", "description": "registered by your account, private to it"});
+    detail_props["tools"] = json!({"type": "array", "items": {"type": "string"}, "description": "the tools offered to the model when installed"});
+    detail_props["endpoint"] = json!({"type": ["string", "null"], "description": "custom skills: where invocations are POSTed"});
+    detail_props["parameters"] = json!({"type": ["object", "null"], "description": "custom skills: JSON Schema of the tool's arguments"});
     detail_props["configSchema"] = json!({"type": "object"});
     detail_props["versions"] = json!({"type": "array", "items": {"type": "object", "properties": {
         "version": {"type": "string"}, "configSchema": {"type": "object"}, "releasedAt": timestamp}}});
@@ -438,6 +442,25 @@ fn schemas() -> Value {
 /// Memories' components (a separate `json!`: one literal for every schema exceeds the macro's recursion limit).
 fn memory_schemas(timestamp: &Value) -> Value {
     json!({
+        "SkillRegister": {"type": "object", "required": ["name", "description", "parameters", "endpoint"], "additionalProperties": false, "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 100}, "version": {"type": "string", "pattern": "^[0-9]{1,6}\\.[0-9]{1,6}\\.[0-9]{1,6}$"},
+            "description": {"type": "string", "minLength": 1, "maxLength": 1000}, "category": {"type": "string", "pattern": "^[a-z-]{1,40}$"},
+            "parameters": {"type": "object", "description": "JSON Schema with \"type\": \"object\""},
+            "endpoint": {"type": "string", "format": "uri", "description": "public http(s) URL (SSRF-guarded)"},
+            "secret": {"type": "string", "minLength": 8, "maxLength": 256}, "configSchema": {"type": "object"}}},
+        "Ticket": {"type": "object", "required": ["id", "title", "description", "priority", "status", "createdAt", "updatedAt"], "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
+            "priority": {"type": "string", "enum": crate::services::tickets::PRIORITIES},
+            "status": {"type": "string", "enum": crate::services::tickets::STATUSES},
+            "project": {"type": ["string", "null"]}, "agentId": {"type": ["string", "null"]}, "conversationId": {"type": ["string", "null"]},
+            "createdAt": timestamp, "updatedAt": timestamp}},
+        "TicketList": {"type": "object", "required": ["tickets", "pagination"], "properties": {
+            "tickets": {"type": "array", "items": schema_ref("Ticket")}, "pagination": schema_ref("Pagination")}},
+        "TicketUpdate": {"type": "object", "additionalProperties": false, "properties": {
+            "status": {"type": "string", "enum": crate::services::tickets::STATUSES},
+            "priority": {"type": "string", "enum": crate::services::tickets::PRIORITIES}}},
+        "RegisteredSkill": {"type": "object", "required": ["skill", "secret"], "properties": {
+            "skill": schema_ref("SkillDetail"), "secret": {"type": "string", "description": "signs invocations; shown only here"}}},
         "Memory": {"type": "object", "required": ["id", "agentId", "userId", "content", "type", "metadata", "createdAt", "updatedAt", "expiresAt"], "properties": {
             "id": {"type": "string"}, "agentId": {"type": "string"}, "userId": {"type": ["string", "null"]},
             "content": {"type": "string"}, "type": {"type": "string"}, "metadata": {"type": "object"},

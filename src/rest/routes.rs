@@ -60,6 +60,12 @@ pub struct StreamSpec {
     pub field: &'static str,
 }
 
+macro_rules! ticket_fields {
+    () => {
+        "fragment TicketFields on Ticket { id title description priority status project agentId conversationId createdAt updatedAt }"
+    };
+}
+
 macro_rules! memory_fields {
     () => {
         "fragment MemoryFields on Memory { id agentId userId content type metadata conversationId messageId score createdAt updatedAt expiresAt }"
@@ -323,13 +329,46 @@ pub static ROUTES: &[Route] = &[
         stream: None,
     },
     Route {
+        name: "registerSkill",
+        method: Method::POST,
+        path: "/v2/skills",
+        summary: "Register a custom HTTP skill, private to your account; its invocations are POSTed to `endpoint`, signed with the returned `secret` (shown only here)",
+        tag: "skills",
+        document: concat!(
+            "mutation($input: RegisterSkillInput!) { registerSkill(input: $input) { skill { ...SkillFields custom tools endpoint parameters configSchema } secret } } ",
+            skill_fields!()
+        ),
+        field: "registerSkill",
+        args: &[Arg::Body { variable: "input", required: true }],
+        status: StatusCode::CREATED,
+        request_schema: Some("SkillRegister"),
+        response_schema: Some("RegisteredSkill"),
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "deleteSkill",
+        method: Method::DELETE,
+        path: "/v2/skills/{skillId}",
+        summary: "Delete one of your custom skills (uninstalling it from your agents)",
+        tag: "skills",
+        document: "mutation($skillId: ID!) { deleteSkill(id: $skillId) { id deleted } }",
+        field: "deleteSkill",
+        args: &[Arg::Path("skillId")],
+        status: StatusCode::NO_CONTENT,
+        request_schema: None,
+        response_schema: None,
+        public: false,
+        stream: None,
+    },
+    Route {
         name: "getSkill",
         method: Method::GET,
         path: "/v2/skills/{skillId}",
         summary: "Get a catalog skill with its versions and config schema",
         tag: "skills",
         document: concat!(
-            "query($skillId: ID!) { skill(id: $skillId) { ...SkillFields configSchema versions { version configSchema releasedAt } } } ",
+            "query($skillId: ID!) { skill(id: $skillId) { ...SkillFields custom tools endpoint parameters configSchema versions { version configSchema releasedAt } } } ",
             skill_fields!()
         ),
         field: "skill",
@@ -851,6 +890,51 @@ pub static ROUTES: &[Route] = &[
         status: StatusCode::NO_CONTENT,
         request_schema: None,
         response_schema: None,
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "listTickets",
+        method: Method::GET,
+        path: "/v2/tickets",
+        summary: "List support tickets opened by agents (`ticket-system` skill), newest first (`status` filters)",
+        tag: "tickets",
+        document: concat!("query($status: String, $limit: Int, $page: Int) { tickets(status: $status, limit: $limit, page: $page) { tickets { ...TicketFields } pagination { total page limit } } } ", ticket_fields!()),
+        field: "tickets",
+        args: &[Arg::Query("status", ArgType::String), PAGE_ARGS[0], PAGE_ARGS[1]],
+        status: StatusCode::OK,
+        request_schema: None,
+        response_schema: Some("TicketList"),
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "getTicket",
+        method: Method::GET,
+        path: "/v2/tickets/{ticketId}",
+        summary: "One ticket",
+        tag: "tickets",
+        document: concat!("query($ticketId: ID!) { ticket(id: $ticketId) { ...TicketFields } } ", ticket_fields!()),
+        field: "ticket",
+        args: &[Arg::Path("ticketId")],
+        status: StatusCode::OK,
+        request_schema: None,
+        response_schema: Some("Ticket"),
+        public: false,
+        stream: None,
+    },
+    Route {
+        name: "updateTicket",
+        method: Method::PATCH,
+        path: "/v2/tickets/{ticketId}",
+        summary: "Change a ticket's status or priority",
+        tag: "tickets",
+        document: concat!("mutation($ticketId: ID!, $input: UpdateTicketInput!) { updateTicket(id: $ticketId, input: $input) { ...TicketFields } } ", ticket_fields!()),
+        field: "updateTicket",
+        args: &[Arg::Path("ticketId"), Arg::Body { variable: "input", required: true }],
+        status: StatusCode::OK,
+        request_schema: Some("TicketUpdate"),
+        response_schema: Some("Ticket"),
         public: false,
         stream: None,
     },

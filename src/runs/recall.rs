@@ -7,7 +7,7 @@ use crate::{
     error::AppResult,
     graphql::scalars::format_time,
     llm::{ChatMessage, Role, tokens},
-    services::memories::{self, Scored, Users},
+    services::memories::{self, Scored, Search, Users},
 };
 use entity::{agent, conversation};
 
@@ -31,9 +31,21 @@ pub async fn recall(
         return Ok(None);
     }
     let terms = memories::query_terms(question);
+    if terms.is_empty() {
+        return Ok(None);
+    }
     let users = Users::WithShared(conversation.user_id.as_deref());
     let limit = state.config.memory_recall_limit;
-    let hits = memories::search(&state.db, &agent.account_id, &agent.id, users, &terms, limit).await?;
+    let embedder = state.embedder.as_deref();
+    let search = Search {
+        account_id: &agent.account_id,
+        agent_id: &agent.id,
+        users,
+        query: question,
+        limit,
+        min_similarity: state.config.memory_recall_min_similarity,
+    };
+    let hits = memories::search(&state.db, embedder, &search).await?;
     let mut text = String::from(
         "Things you remember from earlier conversations (use them when relevant; do not mention this list):",
     );

@@ -232,6 +232,11 @@ async fn generate(
             temperature,
             max_tokens,
             tools: toolbox.specs(),
+            // A server that ignores `auto` is made to call the agent's only tool first; then the model is free.
+            tool_choice: toolbox
+                .only_tool()
+                .filter(|_| step == 1 && resolved.provider.forces_tool_choice())
+                .map(str::to_owned),
         };
         let (text, calls) = match stream_step(&resolved, request, reply, emitter, cancel, progress).await? {
             StepEnd::Done => return Ok(()),

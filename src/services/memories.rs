@@ -18,7 +18,10 @@ pub use fulltext::query_terms;
 
 /// The memories' full-text index (migration 000006).
 const INDEX: Indexed = Indexed { table: "memories", fts: "memories_fts", key: "memory_id" };
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    llm::embeddings::{self, Embedder},
+};
 use entity::{agent, memory};
 
 /// Longest memory, in characters: a memory is a fact or a summary, not a document (files are for those).
@@ -111,9 +114,32 @@ pub fn expiry(agent: &agent::Model, now: DateTime<Utc>) -> AppResult<Option<Date
     Ok(Duration::try_seconds(seconds).and_then(|d| now.checked_add_signed(d)))
 }
 
-/// Stores a memory for one of the caller's agents (404 for another tenant's agent).
+/// How many of a scope's newest memories semantic ranking compares with the query (full-text covers them all).
+pub const SEMANTIC_WINDOW: u64 = 2000;
+/// Reciprocal rank fusion's constant: how much the top ranks of each list dominate.
+const RRF_K: f64 = 60.0;
+
+/// A document's stored vector, or `None` (no embedder, or it failed: the memory is kept, found by full text).
+async fn embed_document(embedder: Option<&Embedder>, content: &str) -> Option<Value> {
+    let embedder = embedder?;
+    match embedder.embed(&[content], false).await {
+        Ok(mut vectors) => vectors.pop().map(|v| Value::String(embeddings::encode(&v))),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not embed a memory; it is searchable by full text only");
+            None
+        }
+    }
+}
+
+/// Stores a memory for one of the caller's agents (404 for another tenant's agent), with its embedding when an
+/// embedder is configured.
 #[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %new.agent_id), err(level = "debug"))]
-pub async fn create(db: &impl ConnectionTrait, account_id: &str, new: NewMemory) -> AppResult<memory::Model> {
+pub async fn create(
+    db: &impl ConnectionTrait,
+    embedder: Option<&Embedder>,
+    account_id: &str,
+    new: NewMemory,
+) -> AppResult<memory::Model> {
     validate_content(&new.content)?;
     let kind = new.kind.unwrap_or_else(|| DEFAULT_KIND.to_owned());
     validate_kind(&kind)?;
@@ -124,6 +150,7 @@ pub async fn create(db: &impl ConnectionTrait, account_id: &str, new: NewMemory)
         AppError::NotFound { .. } => AppError::validation("agentId", format!("no agent `{}`", new.agent_id)),
         other => other,
     })?;
+    let embedding = embed_document(embedder, &new.content).await;
     let now = Utc::now();
     Ok(memory::ActiveModel {
         id: Set(crate::ids::new_id("mem")),
@@ -135,7 +162,7 @@ pub async fn create(db: &impl ConnectionTrait, account_id: &str, new: NewMemory)
         metadata: Set(metadata),
         conversation_id: Set(new.conversation_id),
         message_id: Set(new.message_id),
-        embedding: Set(None),
+        embedding: Set(embedding),
         created_at: Set(now),
         updated_at: Set(now),
         expires_at: Set(expiry(&agent, now)?),
@@ -196,13 +223,19 @@ pub async fn list(
 }
 
 /// Changes a memory's content, type or metadata (its expiry stays).
-pub async fn update(db: &impl ConnectionTrait, account_id: &str, id: &str, patch: MemoryPatch) -> AppResult<memory::Model> {
+pub async fn update(
+    db: &impl ConnectionTrait,
+    embedder: Option<&Embedder>,
+    account_id: &str,
+    id: &str,
+    patch: MemoryPatch,
+) -> AppResult<memory::Model> {
     let current = get(db, account_id, id).await?;
     let mut active: memory::ActiveModel = current.into();
     if let Some(content) = patch.content {
         validate_content(&content)?;
+        active.embedding = Set(embed_document(embedder, &content).await);
         active.content = Set(content);
-        active.embedding = Set(None);
     }
     if let Some(kind) = patch.kind {
         validate_kind(&kind)?;
@@ -247,16 +280,43 @@ pub fn validate_query(query: &str) -> AppResult<Vec<String>> {
     Ok(terms)
 }
 
-/// The agent's live memories matching any word of the query, most relevant first.
-#[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %agent_id), err(level = "debug"))]
+/// A memory search: whose memories, which words, how many.
+#[derive(Debug, Clone, Copy)]
+pub struct Search<'a> {
+    pub account_id: &'a str,
+    pub agent_id: &'a str,
+    pub users: Users<'a>,
+    pub query: &'a str,
+    pub limit: u64,
+    /// Semantic hits below this cosine similarity are dropped (0 keeps every one).
+    pub min_similarity: f64,
+}
+
+/// The users a read covers, as a condition on `memories`.
+fn users_condition(users: Users<'_>) -> Condition {
+    match users {
+        Users::Any => Condition::all(),
+        Users::Only(user) => Condition::all().add(memory::Column::UserId.eq(user)),
+        Users::WithShared(None) => Condition::all().add(memory::Column::UserId.is_null()),
+        Users::WithShared(Some(user)) => {
+            Condition::any().add(memory::Column::UserId.eq(user)).add(memory::Column::UserId.is_null())
+        }
+    }
+}
+
+/// The agent's live memories most relevant to `query`, best first: full-text matches of any of its words and,
+/// with an embedder, the nearest of the scope's [`SEMANTIC_WINDOW`] newest memories, fused by reciprocal rank
+/// (each hit's `score` is then its fused score). Semantic hits below `min_similarity` (cosine) are dropped: nearest
+/// is not necessarily relevant. Without an embedder (or when it fails) the score is the full-text rank.
+#[tracing::instrument(skip_all, fields(account_id = %search.account_id, agent_id = %search.agent_id), err(level = "debug"))]
 pub async fn search(
     db: &impl ConnectionTrait,
-    account_id: &str,
-    agent_id: &str,
-    users: Users<'_>,
-    terms: &[String],
-    limit: u64,
+    embedder: Option<&Embedder>,
+    search: &Search<'_>,
 ) -> AppResult<Vec<Scored>> {
+    let Search { account_id, agent_id, users, query, limit, min_similarity } = *search;
+    let limit = limit.clamp(1, 100);
+    let terms = query_terms(query);
     let mut values: Vec<SqlValue> = vec![account_id.into(), agent_id.into(), Utc::now().into()];
     let mut filter = "t.account_id = $2 AND t.agent_id = $3 AND (t.expires_at IS NULL OR t.expires_at > $4)".to_owned();
     match users {
@@ -271,9 +331,95 @@ pub async fn search(
             filter.push_str(" AND (t.user_id = $5 OR t.user_id IS NULL)");
         }
     }
-    let hits = fulltext::ranked(db, &INDEX, terms, &filter, values, "t.created_at DESC", limit.min(100)).await?;
+    let candidates = if embedder.is_some() { limit * 2 } else { limit };
+    let text_hits = fulltext::ranked(db, &INDEX, &terms, &filter, values, "t.created_at DESC", candidates).await?;
+    let semantic_hits = match embedder {
+        Some(embedder) => {
+            let mut near = semantic(db, embedder, account_id, agent_id, users, query, candidates).await?;
+            near.retain(|(_, similarity)| *similarity >= min_similarity);
+            near
+        }
+        None => Vec::new(),
+    };
+    let hits = if semantic_hits.is_empty() { text_hits } else { fuse(&[text_hits, semantic_hits], limit) };
     let ids: Vec<String> = hits.iter().map(|(id, _)| id.clone()).collect();
     let mut found: std::collections::HashMap<String, memory::Model> =
         memory::Entity::find().filter(memory::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|m| (m.id.clone(), m)).collect();
     Ok(hits.into_iter().filter_map(|(id, score)| found.remove(&id).map(|memory| Scored { memory, score })).collect())
+}
+
+/// The scope's newest memories nearest to the query, as `(id, cosine similarity)`, best first. Empty when the
+/// query cannot be embedded (the search falls back to full text).
+async fn semantic(
+    db: &impl ConnectionTrait,
+    embedder: &Embedder,
+    account_id: &str,
+    agent_id: &str,
+    users: Users<'_>,
+    query: &str,
+    limit: u64,
+) -> AppResult<Vec<(String, f64)>> {
+    let vector = match embedder.embed(&[query], true).await {
+        Ok(mut vectors) => vectors.pop().unwrap_or_default(),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not embed a search query; full-text results only");
+            return Ok(Vec::new());
+        }
+    };
+    let rows: Vec<(String, Option<Value>)> = memory::Entity::find()
+        .select_only()
+        .column(memory::Column::Id)
+        .column(memory::Column::Embedding)
+        .filter(memory::Column::AccountId.eq(account_id))
+        .filter(memory::Column::AgentId.eq(agent_id))
+        .filter(memory::Column::Embedding.is_not_null())
+        .filter(live(Utc::now()))
+        .filter(users_condition(users))
+        .order_by_desc(memory::Column::CreatedAt)
+        .limit(SEMANTIC_WINDOW)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut scored: Vec<(String, f64)> = rows
+        .into_iter()
+        .filter_map(|(id, stored)| {
+            let stored = embeddings::decode(stored?.as_str()?)?;
+            Some((id, f64::from(embeddings::similarity(&vector, &stored))))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+    scored.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(scored)
+}
+
+/// Reciprocal rank fusion of ranked lists: each id scores `Σ 1 / (RRF_K + rank)` over the lists it is in.
+fn fuse(lists: &[Vec<(String, f64)>], limit: u64) -> Vec<(String, f64)> {
+    let mut fused: Vec<(String, f64)> = Vec::new();
+    for list in lists {
+        for (rank, (id, _)) in list.iter().enumerate() {
+            let score = 1.0 / (RRF_K + rank as f64 + 1.0);
+            match fused.iter_mut().find(|(seen, _)| seen == id) {
+                Some((_, total)) => *total += score,
+                None => fused.push((id.clone(), score)),
+            }
+        }
+    }
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1));
+    fused.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    fused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fusion_rewards_agreement() {
+        let text = vec![("a".to_owned(), 9.0), ("b".to_owned(), 5.0)];
+        let meaning = vec![("c".to_owned(), 0.9), ("b".to_owned(), 0.8)];
+        let fused = fuse(&[text, meaning], 10);
+        assert_eq!(fused[0].0, "b", "in both lists: {fused:?}");
+        assert_eq!(fused.len(), 3);
+        assert_eq!(fuse(&[vec![("a".to_owned(), 1.0)]], 0).len(), 0);
+    }
 }

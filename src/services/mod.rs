@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod agents;
 pub mod conversations;
+pub mod custom_skills;
 pub mod cursor;
 pub mod events;
 pub mod files;
@@ -17,5 +18,6 @@ pub mod queue;
 pub mod skill_config;
 pub mod skills;
 pub mod tasks;
+pub mod tickets;
 pub mod usage;
 pub mod webhooks;

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::Value;
 
@@ -38,10 +38,11 @@ pub struct InstalledSkillPatch {
 #[tracing::instrument(skip_all, fields(category = ?category), err(level = "debug"))]
 pub async fn list_catalog(
     db: &impl ConnectionTrait,
+    account_id: &str,
     category: Option<&str>,
     page: PageRequest,
 ) -> AppResult<(Vec<skill::Model>, u64)> {
-    let mut query = skill::Entity::find();
+    let mut query = skill::Entity::find().filter(visible_to(account_id));
     if let Some(category) = category {
         query = query.filter(skill::Column::Category.eq(category));
     }
@@ -56,8 +57,17 @@ pub async fn list_catalog(
     Ok((skills, total))
 }
 
-pub async fn get(db: &impl ConnectionTrait, id: &str) -> AppResult<skill::Model> {
-    skill::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound { resource: "skill" })
+/// The catalog's skills and the account's own custom skills (another account's are invisible: 404).
+fn visible_to(account_id: &str) -> Condition {
+    Condition::any().add(skill::Column::AccountId.is_null()).add(skill::Column::AccountId.eq(account_id))
+}
+
+pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppResult<skill::Model> {
+    skill::Entity::find_by_id(id)
+        .filter(visible_to(account_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound { resource: "skill" })
 }
 
 /// Every released version of a skill, newest first.
@@ -77,10 +87,16 @@ pub async fn release(db: &impl ConnectionTrait, id: &str, version: &str) -> AppR
 
 /// Checks that the skill and version exist and that `config` satisfies that version's schema.
 /// Returns the version to pin. `field` is the input path used in error messages (`skills[0]`, or `` for the body).
-pub async fn check_install(db: &impl ConnectionTrait, field: &str, request: &SkillRequest) -> AppResult<String> {
+pub async fn check_install(
+    db: &impl ConnectionTrait,
+    account_id: &str,
+    field: &str,
+    request: &SkillRequest,
+) -> AppResult<String> {
     let path = |name: &str| if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
     let id_field = if field.is_empty() { "skillId".to_owned() } else { path("id") };
     let skill = skill::Entity::find_by_id(&request.skill_id)
+        .filter(visible_to(account_id))
         .one(db)
         .await?
         .ok_or_else(|| AppError::validation(&id_field, format!("unknown skill `{}`", request.skill_id)))?;
@@ -104,7 +120,7 @@ pub async fn install(
     field: &str,
     request: &SkillRequest,
 ) -> AppResult<agent_skill::Model> {
-    let version = check_install(db, field, request).await?;
+    let version = check_install(db, account_id, field, request).await?;
     let existing = agent_skill::Entity::find_by_id((agent_id.to_owned(), request.skill_id.clone())).one(db).await?;
     if existing.is_some() {
         return Err(AppError::Conflict {
@@ -157,7 +173,7 @@ pub async fn update_installed(
         enabled: patch.enabled.unwrap_or(current.enabled),
         config: patch.config.unwrap_or_else(|| current.config.clone()),
     };
-    let version = check_install(db, "", &request).await?;
+    let version = check_install(db, account_id, "", &request).await?;
     let mut active: agent_skill::ActiveModel = current.into();
     active.version = Set(version);
     active.enabled = Set(request.enabled);

@@ -27,7 +27,7 @@ struct Args {
 
 #[async_trait]
 impl Skill for Calculator {
-    fn id(&self) -> &'static str {
+    fn id(&self) -> &str {
         "calculator"
     }
 

@@ -37,7 +37,7 @@ struct Args {
 
 #[async_trait]
 impl Skill for DateTime {
-    fn id(&self) -> &'static str {
+    fn id(&self) -> &str {
         "datetime"
     }
 

@@ -22,7 +22,7 @@ struct Args {
 
 #[async_trait]
 impl Skill for KnowledgeBase {
-    fn id(&self) -> &'static str {
+    fn id(&self) -> &str {
         "knowledge-base"
     }
 

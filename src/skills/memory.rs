@@ -10,7 +10,7 @@ use super::{Skill, ToolContext, ToolError, arguments, config_str, config_u64};
 use crate::{
     error::AppError,
     llm::ToolSpec,
-    services::memories::{self, NewMemory, Users},
+    services::memories::{self, NewMemory, Search, Users},
 };
 use entity::memory;
 
@@ -49,7 +49,7 @@ fn failed(err: AppError) -> ToolError {
 
 #[async_trait]
 impl Skill for MemorySkill {
-    fn id(&self) -> &'static str {
+    fn id(&self) -> &str {
         "memory"
     }
 
@@ -118,17 +118,24 @@ impl Skill for MemorySkill {
                     conversation_id: Some(ctx.conversation_id.to_owned()),
                     message_id: ctx.message_id.map(str::to_owned),
                 };
-                let saved = memories::create(db, ctx.account_id, new).await.map_err(failed)?;
+                let embedder = ctx.state.embedder.as_deref();
+                let saved = memories::create(db, embedder, ctx.account_id, new).await.map_err(failed)?;
                 Ok(json!({ "saved": true, "id": saved.id, "expiresAt": saved.expires_at.map(crate::graphql::scalars::format_time) }))
             }
             "memory_search" => {
                 let args: SearchArgs = arguments(raw)?;
-                let terms = memories::validate_query(&args.query).map_err(failed)?;
+                memories::validate_query(&args.query).map_err(failed)?;
                 let limit = args.limit.unwrap_or(5).clamp(1, 20);
-                let mut hits =
-                    memories::search(db, ctx.account_id, &ctx.agent.id, Users::WithShared(user_id), &terms, limit * 4)
-                        .await
-                        .map_err(failed)?;
+                let embedder = ctx.state.embedder.as_deref();
+                let search = Search {
+                    account_id: ctx.account_id,
+                    agent_id: &ctx.agent.id,
+                    users: Users::WithShared(user_id),
+                    query: &args.query,
+                    limit: limit * 4,
+                    min_similarity: 0.0,
+                };
+                let mut hits = memories::search(db, embedder, &search).await.map_err(failed)?;
                 if let Some(conversation) = conversation {
                     hits.retain(|hit| hit.memory.conversation_id.as_deref() == Some(conversation));
                 }

@@ -4,9 +4,13 @@
 //! A tool failure is a result too: the model receives `{"error": {"code", "message"}}` and may recover, and the
 //! failure is recorded in the reply's trace. Nothing a tool does can fail the server or the run.
 mod calculator;
+mod custom;
 mod datetime;
+mod http_request;
 mod knowledge_base;
 mod memory;
+mod tickets;
+mod web_search;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -83,8 +87,8 @@ pub fn arguments<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, ToolErr
 /// A skill's implementation: the tools it offers under a given install config, and how to run them.
 #[async_trait]
 pub trait Skill: Send + Sync {
-    /// The catalog id (`calculator`).
-    fn id(&self) -> &'static str;
+    /// The catalog id (`calculator`), or a custom skill's id.
+    fn id(&self) -> &str;
     /// The tools offered to the model. `config` is the installed config (defaults not filled in).
     fn tools(&self, config: &Value) -> Vec<ToolSpec>;
     /// Runs one call of one of this skill's tools.
@@ -99,6 +103,9 @@ pub fn builtins() -> Vec<Arc<dyn Skill>> {
         Arc::new(datetime::DateTime),
         Arc::new(memory::MemorySkill),
         Arc::new(knowledge_base::KnowledgeBase),
+        Arc::new(tickets::TicketSystem),
+        Arc::new(http_request::HttpRequest),
+        Arc::new(web_search::WebSearch),
     ]
 }
 
@@ -129,11 +136,16 @@ pub struct Toolbox {
 impl Toolbox {
     pub async fn for_agent(state: &AppState, agent: &agent::Model) -> AppResult<Self> {
         let installed = skills::installed_for_agents(&state.db, std::slice::from_ref(&agent.id)).await?;
-        let implementations: HashMap<&'static str, Arc<dyn Skill>> =
-            builtins().into_iter().map(|skill| (skill.id(), skill)).collect();
+        let mut implementations: HashMap<String, Arc<dyn Skill>> =
+            builtins().into_iter().map(|skill| (skill.id().to_owned(), skill)).collect();
+        let rows = installed.get(&agent.id).map(Vec::as_slice).unwrap_or_default();
+        let ids: Vec<String> = rows.iter().filter(|row| row.enabled).map(|row| row.skill_id.clone()).collect();
+        for custom in crate::services::custom_skills::find_custom(&state.db, &ids).await? {
+            implementations.insert(custom.id.clone(), Arc::new(custom::CustomSkill::new(custom)));
+        }
         let mut toolbox =
             Toolbox { timeout: Duration::from_millis(state.config.tool_timeout_ms), ..Default::default() };
-        for row in installed.get(&agent.id).into_iter().flatten().filter(|row| row.enabled) {
+        for row in rows.iter().filter(|row| row.enabled) {
             let Some(skill) = implementations.get(row.skill_id.as_str()) else { continue };
             for spec in skill.tools(&row.config) {
                 if toolbox.by_name.contains_key(&spec.name) {
@@ -154,8 +166,16 @@ impl Toolbox {
         self.tools.is_empty()
     }
 
+    /// The tool's name when exactly one is offered.
+    pub fn only_tool(&self) -> Option<&str> {
+        match self.tools.as_slice() {
+            [only] => Some(&only.spec.name),
+            _ => None,
+        }
+    }
+
     /// The skill offering a tool.
-    pub fn skill_of(&self, tool: &str) -> Option<&'static str> {
+    pub fn skill_of(&self, tool: &str) -> Option<&str> {
         self.by_name.get(tool).map(|&i| self.tools[i].skill.id())
     }
 

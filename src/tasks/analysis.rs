@@ -124,6 +124,7 @@ async fn model_narrative(context: &TaskContext, agent_id: &str, stats: &analysis
         temperature: agent.temperature,
         max_tokens: agent.max_tokens.map(|t| t.max(1) as u32),
         tools: Vec::new(),
+        tool_choice: None,
     };
     let model_error = |err: crate::llm::LlmError| TaskError { code: err.code(), message: err.to_string(), retryable: false };
     let mut stream = resolved.provider.stream(request.clone()).await.map_err(model_error)?;

@@ -35,6 +35,7 @@ fn request() -> ChatRequest {
         temperature: None,
         max_tokens: None,
         tools: vec![],
+        tool_choice: None,
     }
 }
 
@@ -335,6 +336,7 @@ async fn the_request_carries_the_key_and_the_openai_body() {
             description: "Searches the web.".into(),
             parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}}),
         }],
+        tool_choice: None,
     };
 
     let items: Vec<_> = provider(&config).stream(request).await.unwrap().collect().await;
@@ -353,7 +355,7 @@ async fn the_request_carries_the_key_and_the_openai_body() {
             "model": "gpt-4o-mini",
             "messages": [
                 {"role": "user", "content": "Search"},
-                {"role": "assistant", "content": null, "tool_calls": [
+                {"role": "assistant", "content": "", "tool_calls": [
                     {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{\"q\":\"rust\"}"}}
                 ]},
                 {"role": "tool", "content": "found it", "tool_call_id": "call_1"},

@@ -84,6 +84,11 @@ impl Drop for ModelServer {
 
 /// The server with a `local` provider pointing at the model server, and a conversation with a SmolLM2 agent.
 async fn app_and_conversation(model: &ModelServer) -> (TestApp, String) {
+    app_and_agent(model, json!([])).await
+}
+
+/// As [`app_and_conversation`], the agent with these skills.
+async fn app_and_agent(model: &ModelServer, skills: serde_json::Value) -> (TestApp, String) {
     let base_url = format!("http://127.0.0.1:{}/v1", model.port);
     let app = spawn_app_with(Backend::Sqlite, move |config| {
         config.providers.insert(
@@ -92,6 +97,8 @@ async fn app_and_conversation(model: &ModelServer) -> (TestApp, String) {
                 kind: ProviderKind::OpenaiCompatible,
                 base_url: Some(base_url),
                 first_token_timeout_ms: 120_000,
+                // llama.cpp's default chat format ignores `tool_choice: "auto"`: name the tool on the first call.
+                force_tool_choice: true,
                 ..ProviderConfig::default()
             },
         );
@@ -101,7 +108,7 @@ async fn app_and_conversation(model: &ModelServer) -> (TestApp, String) {
         .post(
             "/v2/agents",
             json!({ "name": "smollm", "model": format!("local/{MODEL}"), "systemPrompt": "You are brief.",
-                    "settings": { "temperature": 0.2, "maxTokens": 32 } }),
+                    "skills": skills, "settings": { "temperature": 0.2, "maxTokens": 32 } }),
         )
         .await;
     assert_eq!(agent.status, StatusCode::CREATED, "{}", agent.text);
@@ -156,4 +163,41 @@ async fn a_real_model_streams_a_reply() {
     assert_eq!(completed["content"], text.as_str());
     assert_eq!(completed["status"], "completed", "{completed}");
     assert_eq!(completed["model"], format!("local/{MODEL}"));
+}
+
+/// The tool loop against the real model and its quirks: it ignores `tool_choice: "auto"` (the call names the
+/// tool), repeats the call's id and name in every streamed chunk (one call comes out), sends no usage when
+/// streaming (tokens are counted), and refuses a `null` assistant content (the follow-up call sends `""`). Shapes
+/// only: a 135M model's arguments may not even be arithmetic, which the calculator reports back to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_model_calls_a_tool_and_answers_with_the_result() {
+    let model = ModelServer::start().await;
+    let (app, conversation) = app_and_agent(&model, json!(["calculator"])).await;
+
+    let response = app
+        .client
+        .post(app.url(&format!("/v2/conversations/{conversation}/messages")))
+        .header("X-API-Key", &app.key)
+        .json(&json!({ "content": "What is 17 times 23? Use the calculator.", "stream": true }))
+        .timeout(Duration::from_secs(240))
+        .send()
+        .await
+        .unwrap();
+    let all = until_done(&mut events(response)).await;
+
+    let names: Vec<&str> = all.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(&names[..3], ["message.created", "tool.call", "tool.result"], "{names:?}");
+    assert_eq!(&names[names.len() - 2..], &["message.completed", "done"], "{names:?}");
+    assert!(names[3..names.len() - 2].iter().all(|n| *n == "message.delta"), "one call, then the answer: {names:?}");
+    let call = &all[1].data;
+    assert_eq!(call["name"], "calculator");
+    assert_eq!(call["skillId"], "calculator");
+    let result = &all[2].data;
+    assert_eq!(result["callId"], call["callId"]);
+    assert!(result["result"].is_object() || result["error"]["code"] == "invalid_arguments", "{result}");
+    let completed = &all[all.len() - 2].data;
+    assert_eq!(completed["status"], "completed", "{completed}");
+    assert!(!text_of(&all).trim().is_empty(), "the model answered after the tool: {all:#?}");
+    assert!(completed["usage"]["promptTokens"].as_i64().unwrap() > 0, "{completed}");
+    assert!(completed["usage"]["completionTokens"].as_i64().unwrap() > 0, "{completed}");
 }

@@ -47,6 +47,24 @@ async fn every_route_document_validates(backend: Backend) {
         .await
         .unwrap();
     let file = uploaded.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let receiver_skill = crate::receiver::Receiver::start().await;
+    let custom = app
+        .post(
+            "/v2/skills",
+            serde_json::json!({"name": "probe", "description": "d", "parameters": {"type": "object"}, "endpoint": receiver_skill.url("/s")}),
+        )
+        .await;
+    let custom = custom.body["skill"]["id"].as_str().unwrap().to_owned();
+    let tickets = app.patch(&format!("/v2/agents/{agent}/skills/ticket-system"), serde_json::json!({"enabled": true})).await;
+    assert!(tickets.status.is_success(), "{}", tickets.text);
+    let opened = app
+        .post(
+            &format!("/v2/conversations/{conversation}/messages"),
+            serde_json::json!({"content": "/tool ticket_create {\"title\": \"probe\"}"}),
+        )
+        .await;
+    assert!(opened.text.contains("tkt-"), "{}", opened.text);
+    let ticket = app.get("/v2/tickets").await.body["tickets"][0]["id"].as_str().unwrap().to_owned();
     let memory = app.post("/v2/memories", serde_json::json!({"agentId": agent, "content": "likes tea"})).await;
     let memory = memory.body["id"].as_str().unwrap().to_owned();
     let events = app.get("/v2/events").await;
@@ -71,7 +89,10 @@ async fn every_route_document_validates(backend: Backend) {
             .replace("{eventId}", &event)
             .replace("{accountId}", "tenant-a")
             .replace("{fileId}", &file)
-            .replace("{memoryId}", &memory);
+            .replace("{memoryId}", &memory)
+            .replace("{ticketId}", &ticket);
+        // The catalog's skills cannot be deleted: deleting one deletes the custom skill.
+        let path = if route.name == "deleteSkill" { format!("/v2/skills/{custom}") } else { path };
         let body = match route.name {
             "createConversation" => Some(serde_json::json!({"agentId": agent})),
             "sendMessage" => Some(serde_json::json!({"content": "again"})),
@@ -85,6 +106,8 @@ async fn every_route_document_validates(backend: Backend) {
             "setAccountPlan" => Some(serde_json::json!({"plan": "free"})),
             "createMemory" => Some(serde_json::json!({"agentId": agent, "content": "likes coffee"})),
             "updateMemory" => Some(serde_json::json!({"content": "likes green tea"})),
+            "registerSkill" => Some(serde_json::json!({"name": "x", "description": "d", "parameters": {"type": "object"}, "endpoint": receiver.url("/s")})),
+            "updateTicket" => Some(serde_json::json!({"status": "closed"})),
             _ => Some(serde_json::json!({})),
         };
         let body =

@@ -9,7 +9,7 @@ pub mod webhook;
 
 pub use agent::{CreateAgentInput, UpdateAgentInput};
 pub use conversation::{CreateConversationInput, SendMessageInput};
-pub use skill::{InstallSkillInput, UpdateInstalledSkillInput};
+pub use skill::{InstallSkillInput, RegisterSkillInput, UpdateInstalledSkillInput};
 pub use token::CreateAccessTokenInput;
 pub use task::CreateTaskInput;
 pub use webhook::{CreateWebhookInput, RotateWebhookSecretInput, UpdateWebhookInput};

@@ -40,3 +40,38 @@ impl From<UpdateInstalledSkillInput> for InstalledSkillPatch {
         Self { version: input.version, enabled: input.enabled, config: input.config.map(|c| c.0) }
     }
 }
+
+/// `POST /v2/skills` body: an HTTP skill private to your account.
+#[derive(InputObject)]
+pub struct RegisterSkillInput {
+    pub name: String,
+    /// Semantic version; `1.0.0` when omitted.
+    pub version: Option<String>,
+    /// What the skill does: the model reads it to decide when to call it.
+    pub description: String,
+    /// Defaults to `custom`.
+    pub category: Option<String>,
+    /// JSON Schema (`"type": "object"`) of the arguments the model passes.
+    pub parameters: Json<serde_json::Value>,
+    /// Where invocations are POSTed (public http(s) URL; signed like webhook deliveries).
+    pub endpoint: String,
+    /// Signing secret (8–256 characters); generated (`whsec_…`) when omitted and returned once.
+    pub secret: Option<String>,
+    /// JSON Schema of the install `config` (any object when omitted).
+    pub config_schema: Option<Json<serde_json::Value>>,
+}
+
+impl From<RegisterSkillInput> for crate::services::custom_skills::NewCustomSkill {
+    fn from(input: RegisterSkillInput) -> Self {
+        Self {
+            name: input.name,
+            version: input.version,
+            description: input.description,
+            category: input.category,
+            parameters: input.parameters.0,
+            endpoint: input.endpoint,
+            secret: input.secret,
+            config_schema: input.config_schema.map(|c| c.0),
+        }
+    }
+}

@@ -20,14 +20,16 @@ impl MemoryMutation {
     /// Stores a memory for one of your agents; it expires after the agent's `memory.retention`.
     #[graphql(guard = "ScopeGuard(\"memories:write\")")]
     async fn create_memory(&self, ctx: &Context<'_>, input: CreateMemoryInput) -> async_graphql::Result<Memory> {
-        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
-        Ok(Memory::from(memories::create(db, &principal.account_id, input.into()).await.gql()?))
+        let (app, db, principal) = (ctx.app().gql()?, ctx.db().gql()?, ctx.principal().gql()?);
+        let embedder = app.embedder.as_deref();
+        Ok(Memory::from(memories::create(db, embedder, &principal.account_id, input.into()).await.gql()?))
     }
 
     #[graphql(guard = "ScopeGuard(\"memories:write\")")]
     async fn update_memory(&self, ctx: &Context<'_>, id: ID, input: UpdateMemoryInput) -> async_graphql::Result<Memory> {
-        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
-        Ok(Memory::from(memories::update(db, &principal.account_id, &id, input.into()).await.gql()?))
+        let (app, db, principal) = (ctx.app().gql()?, ctx.db().gql()?, ctx.principal().gql()?);
+        let embedder = app.embedder.as_deref();
+        Ok(Memory::from(memories::update(db, embedder, &principal.account_id, &id, input.into()).await.gql()?))
     }
 
     #[graphql(guard = "ScopeGuard(\"memories:write\")")]

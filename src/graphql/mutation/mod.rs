@@ -6,6 +6,7 @@ mod files;
 mod memories;
 mod skills;
 mod tasks;
+mod tickets;
 mod tokens;
 mod webhooks;
 
@@ -22,4 +23,5 @@ pub struct Mutation(
     admin::AdminMutation,
     files::FileMutation,
     memories::MemoryMutation,
+    tickets::TicketMutation,
 );

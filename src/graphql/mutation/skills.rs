@@ -5,10 +5,10 @@ use crate::{
         context::ContextExt,
         errors::GqlResultExt,
         guards::ScopeGuard,
-        inputs::{InstallSkillInput, UpdateInstalledSkillInput},
-        types::{Deleted, InstalledSkill},
+        inputs::{InstallSkillInput, RegisterSkillInput, UpdateInstalledSkillInput},
+        types::{Deleted, InstalledSkill, skill::{RegisteredSkill, Skill}},
     },
-    services::skills,
+    services::{custom_skills, skills},
 };
 
 #[derive(Default)]
@@ -16,6 +16,23 @@ pub struct SkillMutation;
 
 #[Object]
 impl SkillMutation {
+    /// Registers an HTTP skill private to your account; install it like any catalog skill. Invocations are POSTed
+    /// to `endpoint`, signed with the returned `secret` (shown only here).
+    #[graphql(guard = "ScopeGuard(\"skills:write\")")]
+    async fn register_skill(&self, ctx: &Context<'_>, input: RegisterSkillInput) -> async_graphql::Result<RegisteredSkill> {
+        let (app, db, principal) = (ctx.app().gql()?, ctx.db().gql()?, ctx.principal().gql()?);
+        let (skill, secret) = custom_skills::register(db, &app.outbound, &principal.account_id, input.into()).await.gql()?;
+        Ok(RegisteredSkill { skill: Skill(skill), secret })
+    }
+
+    /// Deletes one of your custom skills, uninstalling it from your agents.
+    #[graphql(guard = "ScopeGuard(\"skills:write\")")]
+    async fn delete_skill(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Deleted> {
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        custom_skills::delete(db, &principal.account_id, &id).await.gql()?;
+        Ok(Deleted { id, deleted: true })
+    }
+
     /// Installs a catalog skill (config validated against the version's schema); emits `skill.installed`.
     #[graphql(guard = "ScopeGuard(\"agents:write\")")]
     async fn install_skill(

@@ -10,7 +10,7 @@ use crate::{
         types::memory::{Memory, MemoryPage},
     },
     services::{
-        memories::{self, MemoryFilter, Users},
+        memories::{self, MemoryFilter, Search, Users},
         pagination::PageRequest,
     },
 };
@@ -37,9 +37,10 @@ impl MemoryQuery {
         limit: Option<i64>,
         page: Option<i64>,
     ) -> async_graphql::Result<MemoryPage> {
-        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        let (app, db, principal) = (ctx.app().gql()?, ctx.db().gql()?, ctx.principal().gql()?);
         let request = PageRequest::new(page, limit).gql()?;
         let account = &principal.account_id;
+        let embedder = app.embedder.as_deref();
         let Some(q) = q else {
             let filter = MemoryFilter { agent_id: agent_id.map(|id| id.0), user_id, kind };
             let (rows, total) = memories::list(db, account, &filter, request).await.gql()?;
@@ -48,11 +49,18 @@ impl MemoryQuery {
                 pagination: request.info(total).into(),
             });
         };
-        let terms = memories::validate_query(&q).gql()?;
+        memories::validate_query(&q).gql()?;
         let agent_id = agent_id.ok_or_else(|| AppError::validation("agentId", "is required to search (`q`)")).gql()?;
         let users = user_id.as_deref().map_or(Users::Any, Users::Only);
-        let mut hits =
-            memories::search(db, account, &agent_id, users, &terms, request.offset() + request.limit).await.gql()?;
+        let search = Search {
+            account_id: account,
+            agent_id: &agent_id,
+            users,
+            query: &q,
+            limit: request.offset() + request.limit,
+            min_similarity: 0.0,
+        };
+        let mut hits = memories::search(db, embedder, &search).await.gql()?;
         if let Some(kind) = &kind {
             hits.retain(|hit| &hit.memory.kind == kind);
         }

@@ -5,6 +5,7 @@ mod files;
 mod memories;
 mod skills;
 mod tasks;
+mod tickets;
 mod usage;
 mod viewer;
 mod webhooks;
@@ -19,4 +20,5 @@ pub struct Query(
     usage::UsageQuery,
     files::FileQuery,
     memories::MemoryQuery,
+    tickets::TicketQuery,
 );

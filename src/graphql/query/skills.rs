@@ -28,16 +28,16 @@ impl SkillQuery {
         limit: Option<i64>,
         page: Option<i64>,
     ) -> async_graphql::Result<SkillPage> {
-        let db = ctx.db().gql()?;
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let request = PageRequest::new(page, limit).gql()?;
-        let (items, total) = skills::list_catalog(db, category.as_deref(), request).await.gql()?;
+        let (items, total) = skills::list_catalog(db, &principal.account_id, category.as_deref(), request).await.gql()?;
         Ok(SkillPage { items, pagination: request.info(total).into() })
     }
 
     /// One catalog skill by slug.
     #[graphql(guard = "ScopeGuard(\"skills:read\")")]
     async fn skill(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Skill>> {
-        let db = ctx.db().gql()?;
-        Ok(Some(Skill(skills::get(db, &id).await.gql()?)))
+        let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
+        Ok(Some(Skill(skills::get(db, &principal.account_id, &id).await.gql()?)))
     }
 }

@@ -6,6 +6,7 @@ pub mod file;
 pub mod memory;
 pub mod skill;
 pub mod task;
+pub mod ticket;
 pub mod usage;
 pub mod webhook;
 

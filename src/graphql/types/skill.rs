@@ -38,6 +38,26 @@ impl Skill {
     async fn rating(&self) -> f64 {
         self.0.rating
     }
+    /// Registered by your account (`POST /v2/skills`), private to it.
+    async fn custom(&self) -> bool {
+        self.0.account_id.is_some()
+    }
+    /// The tools this skill offers the model when installed (empty: a catalog entry without an implementation
+    /// on this server, which installs but offers no tool).
+    async fn tools(&self) -> Vec<String> {
+        match self.0.account_id {
+            Some(_) => vec![crate::services::custom_skills::tool_name(&self.0.id)],
+            None => crate::skills::tool_names(&self.0.id),
+        }
+    }
+    /// Custom skills: where invocations are POSTed.
+    async fn endpoint(&self) -> Option<&str> {
+        self.0.endpoint_url.as_deref()
+    }
+    /// Custom skills: the JSON Schema of the tool's arguments.
+    async fn parameters(&self) -> Option<Json<serde_json::Value>> {
+        self.0.parameters.clone().map(Json)
+    }
     /// Every release, newest first.
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SkillVersion>> {
         let db = ctx.db().gql()?;
@@ -50,6 +70,13 @@ impl Skill {
         let latest = skills::release(db, &self.0.id, &self.0.version).await.gql()?;
         Ok(Json(latest.config_schema))
     }
+}
+
+/// A newly registered custom skill and its signing secret (shown only in this response).
+#[derive(SimpleObject)]
+pub struct RegisteredSkill {
+    pub skill: Skill,
+    pub secret: String,
 }
 
 /// One release of a skill.

@@ -35,6 +35,7 @@ pub struct OpenAiProvider {
     streaming: bool,
     stream_usage: bool,
     vision: bool,
+    force_tool_choice: bool,
     first_token_timeout: Duration,
     idle_timeout: Duration,
     max_retries: u32,
@@ -72,6 +73,7 @@ impl OpenAiProvider {
             streaming: config.streaming,
             stream_usage: config.stream_usage,
             vision: config.vision,
+            force_tool_choice: config.force_tool_choice,
             first_token_timeout: config.first_token_timeout(),
             idle_timeout: config.idle_timeout(),
             max_retries: config.max_retries,
@@ -151,6 +153,10 @@ impl LlmProvider for OpenAiProvider {
 
     fn accepts_images(&self) -> bool {
         self.vision
+    }
+
+    fn forces_tool_choice(&self) -> bool {
+        self.force_tool_choice
     }
 
     #[tracing::instrument(skip_all, fields(provider = %self.name, model = %request.model))]

@@ -18,6 +18,8 @@ pub(super) struct Request<'a> {
     max_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tools: Vec<Tool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<ToolChoice<'a>>,
     stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     stream_options: Option<StreamOptions>,
@@ -32,10 +34,24 @@ impl<'a> Request<'a> {
             temperature: request.temperature,
             max_tokens: request.max_tokens,
             tools: request.tools.iter().map(Tool::from).collect(),
+            tool_choice: request.tool_choice.as_deref().map(|name| ToolChoice { r#type: "function", function: ToolName { name } }),
             stream,
             stream_options: (stream && stream_usage).then_some(StreamOptions { include_usage: true }),
         }
     }
+}
+
+/// `{"type": "function", "function": {"name": …}}`: the one form every server honours (llama.cpp ignores
+/// `"auto"` and `"required"`).
+#[derive(Debug, Serialize)]
+struct ToolChoice<'a> {
+    r#type: &'static str,
+    function: ToolName<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct ToolName<'a> {
+    name: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,8 +62,9 @@ struct StreamOptions {
 #[derive(Debug, Serialize)]
 struct Message<'a> {
     role: Role,
-    /// `null` only for an assistant turn that is nothing but tool calls: that is what OpenAI's own SDKs send.
-    content: Option<Content<'a>>,
+    /// Always present: an assistant turn that is nothing but tool calls sends `""`. OpenAI's SDKs send `null`
+    /// there, but llama-cpp-python's server refuses a null assistant content (422) while every server takes `""`.
+    content: Content<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_calls: Vec<OutgoingToolCall<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,11 +73,9 @@ struct Message<'a> {
 
 impl<'a> From<&'a ChatMessage> for Message<'a> {
     fn from(message: &'a ChatMessage) -> Self {
-        let only_calls =
-            message.role == Role::Assistant && message.content.is_empty() && !message.tool_calls.is_empty();
         Self {
             role: message.role,
-            content: (!only_calls).then(|| Content::of(message)),
+            content: Content::of(message),
             tool_calls: message.tool_calls.iter().map(OutgoingToolCall::from).collect(),
             tool_call_id: message.tool_call_id.as_deref(),
         }
