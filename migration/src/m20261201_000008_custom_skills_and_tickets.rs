@@ -52,6 +52,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(Tickets::Table).to_owned()).await?;
+        manager.drop_index(Index::drop().name("idx_skills_account").table(Skills::Table).to_owned()).await?;
         for column in [Skills::AccountId, Skills::EndpointUrl, Skills::Secret, Skills::Parameters] {
             manager.alter_table(Table::alter().table(Skills::Table).drop_column(column).to_owned()).await?;
         }

@@ -4,6 +4,9 @@
 //! other unreadable file.
 use text_splitter::{ChunkConfig, TextSplitter};
 
+/// Longest a PDF's text extraction may take.
+const PDF_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Characters per chunk, and how many the next chunk repeats (so a fact cut at a boundary is whole in one).
 pub const CHUNK_CHARS: usize = 1200;
 pub const CHUNK_OVERLAP: usize = 150;
@@ -48,22 +51,24 @@ pub async fn extract(content_type: &str, bytes: bytes::Bytes) -> Result<String, 
     match kind.as_str() {
         "text/plain" | "text/markdown" | "text/csv" => utf8("text", &bytes),
         "application/json" => {
-            let value: serde_json::Value = serde_json::from_slice(&bytes)
+            // Checked, then kept as written: re-printing could multiply the size (deep nesting, indentation).
+            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
                 .map_err(|err| ExtractError::Unreadable { kind: "JSON", reason: err.to_string() })?;
-            // Pretty-printed, so chunks break between fields rather than inside one long line.
-            serde_json::to_string_pretty(&value).map_err(|err| ExtractError::Unreadable { kind: "JSON", reason: err.to_string() })
+            utf8("JSON", &bytes)
         }
         "text/html" => html2text::from_read(&bytes[..], 100)
             .map_err(|err| ExtractError::Unreadable { kind: "HTML", reason: err.to_string() }),
         "application/pdf" => {
-            let parsed = tokio::task::spawn_blocking(move || {
+            let parsing = tokio::task::spawn_blocking(move || {
                 std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(&bytes))
-            })
-            .await;
-            match parsed {
-                Ok(Ok(Ok(text))) => Ok(text),
-                Ok(Ok(Err(err))) => Err(ExtractError::Unreadable { kind: "PDF", reason: err.to_string() }),
-                _ => Err(ExtractError::Unreadable { kind: "PDF", reason: "the document is malformed".into() }),
+            });
+            // A pathological document must not hold its caller forever (the parser itself cannot be stopped: its
+            // thread finishes on its own).
+            match tokio::time::timeout(PDF_TIMEOUT, parsing).await {
+                Ok(Ok(Ok(Ok(text)))) => Ok(text),
+                Ok(Ok(Ok(Err(err)))) => Err(ExtractError::Unreadable { kind: "PDF", reason: err.to_string() }),
+                Ok(_) => Err(ExtractError::Unreadable { kind: "PDF", reason: "the document is malformed".into() }),
+                Err(_) => Err(ExtractError::Unreadable { kind: "PDF", reason: format!("reading it took longer than {} s", PDF_TIMEOUT.as_secs()) }),
             }
         }
         _ => Err(ExtractError::Unsupported(kind)),
@@ -86,7 +91,7 @@ mod tests {
         let text = |t: &'static str, b: &'static [u8]| extract(t, bytes::Bytes::from_static(b));
         assert_eq!(text("text/plain; charset=utf-8", "héllo".as_bytes()).await.expect("txt"), "héllo");
         assert!(text("text/csv", b"a,b\n1,2\n").await.expect("csv").contains("1,2"));
-        assert!(text("application/json", b"{\"refund\":\"30 days\"}").await.expect("json").contains("\"refund\": \"30 days\""));
+        assert_eq!(text("application/json", b"{\"refund\":\"30 days\"}").await.expect("json"), "{\"refund\":\"30 days\"}");
         let html = text("text/html", b"<html><script>x()</script><h1>Title</h1><p>Body <b>bold</b></p></html>").await.expect("html");
         assert!(html.contains("Title") && html.contains("Body") && html.contains("bold"), "{html}");
         let pdf = extract("application/pdf", bytes::Bytes::from_static(include_bytes!("../../tests/fixtures/policy.pdf")))

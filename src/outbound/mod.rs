@@ -43,6 +43,15 @@ const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
 
 const USER_AGENT: &str = concat!("openclaw-server/", env!("CARGO_PKG_VERSION"));
 
+/// A request to a user-supplied URL (see [`OutboundGuard::send`]).
+pub struct OutboundRequest<'a> {
+    pub method: reqwest::Method,
+    pub url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: Option<Bytes>,
+    pub redirects: Redirects,
+}
+
 /// A fetched response body (see [`OutboundGuard::fetch`]).
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -53,6 +62,15 @@ pub struct Fetched {
     pub bytes: Bytes,
 }
 
+/// Whether a request follows redirects (each hop checked by the SSRF policy) or answers the 3xx itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Redirects {
+    Follow,
+    /// For requests whose target was checked against more than the SSRF policy (a skill's allowed hosts) or that
+    /// carry a body or credentials a redirect would resend elsewhere.
+    Refuse,
+}
+
 /// The SSRF-guarded HTTP client factory. Cheap to clone; clones share the policy and the clients.
 #[derive(Clone)]
 pub struct OutboundGuard {
@@ -61,9 +79,9 @@ pub struct OutboundGuard {
 
 struct Inner {
     policy: Arc<Policy>,
-    /// One client per timeout: reqwest fixes timeouts per client, and a client per request would lose
-    /// connection pooling and reload TLS roots every time.
-    clients: Mutex<HashMap<Duration, reqwest::Client>>,
+    /// One client per timeout and redirect choice: reqwest fixes both per client, and a client per request would
+    /// lose connection pooling and reload TLS roots every time.
+    clients: Mutex<HashMap<(Duration, Redirects), reqwest::Client>>,
 }
 
 impl std::fmt::Debug for OutboundGuard {
@@ -119,20 +137,28 @@ impl OutboundGuard {
 
     /// [`client`](Self::client), reporting a build failure instead of panicking.
     pub fn try_client(&self, timeout: Duration) -> Result<reqwest::Client, OutboundError> {
+        self.client_for(timeout, Redirects::Follow)
+    }
+
+    fn client_for(&self, timeout: Duration, redirects: Redirects) -> Result<reqwest::Client, OutboundError> {
         let mut clients = self.inner.clients.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(client) = clients.get(&timeout) {
+        if let Some(client) = clients.get(&(timeout, redirects)) {
             return Ok(client.clone());
         }
-        let client = self.build_client(timeout)?;
-        clients.insert(timeout, client.clone());
+        let client = self.build_client(timeout, redirects)?;
+        clients.insert((timeout, redirects), client.clone());
         Ok(client)
     }
 
-    fn build_client(&self, timeout: Duration) -> Result<reqwest::Client, OutboundError> {
+    fn build_client(&self, timeout: Duration, redirects: Redirects) -> Result<reqwest::Client, OutboundError> {
         let policy = &self.inner.policy;
+        let redirect = match redirects {
+            Redirects::Follow => redirect_policy(Arc::clone(policy)),
+            Redirects::Refuse => reqwest::redirect::Policy::none(),
+        };
         reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver { policy: Arc::clone(policy) }))
-            .redirect(redirect_policy(Arc::clone(policy)))
+            .redirect(redirect)
             .no_proxy()
             // The previous URL may carry a secret (a callback token); don't hand it to a redirect target.
             .referer(false)
@@ -147,7 +173,8 @@ impl OutboundGuard {
     /// Content-Length first, then while streaming, so an endless body is cut off early).
     #[tracing::instrument(skip_all, fields(host), err(level = "warn"))]
     pub async fn fetch(&self, url: &str, max_bytes: usize, timeout: Duration) -> Result<Fetched, OutboundError> {
-        let fetched = self.send(reqwest::Method::GET, url, &[], None, max_bytes, timeout).await?;
+        let request = OutboundRequest { method: reqwest::Method::GET, url, headers: &[], body: None, redirects: Redirects::Follow };
+        let fetched = self.send(request, max_bytes, timeout).await?;
         if !(200..300).contains(&fetched.status) {
             return Err(OutboundError::Status(fetched.status));
         }
@@ -158,16 +185,14 @@ impl OutboundGuard {
     /// [`fetch`](Self::fetch)'s. For skills that call APIs (`http-request`, custom skills).
     pub async fn send(
         &self,
-        method: reqwest::Method,
-        url: &str,
-        headers: &[(String, String)],
-        body: Option<Bytes>,
+        request: OutboundRequest<'_>,
         max_bytes: usize,
         timeout: Duration,
     ) -> Result<Fetched, OutboundError> {
+        let OutboundRequest { method, url, headers, body, redirects } = request;
         let url = self.check_url(url)?;
         tracing::Span::current().record("host", url.host_str());
-        let client = self.try_client(timeout)?;
+        let client = self.client_for(timeout, redirects)?;
         let mut request = client.request(method, url);
         for (name, value) in headers {
             request = request.header(name, value);

@@ -42,10 +42,12 @@ pub async fn recall(
         agent_id: &agent.id,
         users,
         query: question,
-        limit,
+        limit: limit * 2,
         min_similarity: state.config.memory_recall_min_similarity,
     };
-    let hits = memories::search(&state.db, embedder, &search).await?;
+    let mut hits = memories::search(&state.db, embedder, &search).await?;
+    hits.retain(|hit| memories::usable_in(&hit.memory, &conversation.id));
+    hits.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let mut text = String::from(
         "Things you remember from earlier conversations (use them when relevant; do not mention this list):",
     );

@@ -19,12 +19,15 @@ use crate::{
         agents, conversations,
         messages::{self, Outcome, status},
     },
-    skills::{ToolContext, Toolbox},
+    skills::{ToolContext, ToolError, Toolbox},
 };
 use entity::{agent, conversation, message};
 
 /// How many stored messages are read for the prompt before trimming to the context window.
 const HISTORY_LIMIT: u64 = 200;
+/// Tool calls run per model call; the rest are answered with an error (a model emitting thousands of calls
+/// cannot make one step run for hours).
+const MAX_CALLS_PER_STEP: usize = 16;
 
 /// Publishes each event to the run log and to the conversation's bus topic.
 struct Emitter<'a> {
@@ -253,23 +256,33 @@ async fn generate(
             ));
         }
         prompt.push(ChatMessage { tool_calls: calls.clone(), ..ChatMessage::new(Role::Assistant, text) });
-        for call in calls {
+        for (i, call) in calls.into_iter().enumerate() {
             emitter.traced(progress, StreamEventKind::ToolCall, payload::tool_call(&reply.id, &call, toolbox.skill_of(&call.name)));
             let started = Instant::now();
-            let result = tokio::select! {
-                result = toolbox.execute(&tools, &call) => result,
-                () = cancel.cancelled() => return Ok(()),
+            let result = if i < MAX_CALLS_PER_STEP {
+                tokio::select! {
+                    result = toolbox.execute(&tools, &call) => result,
+                    () = cancel.cancelled() => return Ok(()),
+                }
+            } else {
+                // Every call gets an answer (the model's API requires one per call id), but only so many run.
+                Err(ToolError::Failed(format!("not run: at most {MAX_CALLS_PER_STEP} tool calls are run per model call")))
             };
             let elapsed = started.elapsed();
             if let Err(err) = &result {
                 tracing::info!(tool = %call.name, code = err.code(), error = %err, "a tool call failed");
             }
-            emitter.traced(progress, StreamEventKind::ToolResult, payload::tool_result(&reply.id, &call, &result, elapsed));
             let content = match &result {
                 Ok(value) => value.to_string(),
                 Err(err) => err.to_json().to_string(),
             };
-            let content = truncate_chars(content, state.config.tool_result_max_chars);
+            let (content, cut) = truncate_chars(content, state.config.tool_result_max_chars);
+            // The stream and the stored trace show what the model saw: a cut result as the cut text.
+            let shown = match result {
+                Ok(_) if cut => Ok(serde_json::Value::String(content.clone())),
+                other => other,
+            };
+            emitter.traced(progress, StreamEventKind::ToolResult, payload::tool_result(&reply.id, &call, &shown, elapsed));
             prompt.push(ChatMessage { tool_call_id: Some(call.id), ..ChatMessage::new(Role::Tool, content) });
         }
     }
@@ -359,11 +372,11 @@ impl ToolCallAssembler {
     }
 }
 
-/// Cuts `text` to `max` characters, saying so.
-fn truncate_chars(text: String, max: usize) -> String {
+/// Cuts `text` to `max` characters, saying so; `true` when it was cut.
+fn truncate_chars(text: String, max: usize) -> (String, bool) {
     match text.char_indices().nth(max) {
-        None => text,
-        Some((cut, _)) => format!("{}… (truncated: the result was longer than {max} characters)", &text[..cut]),
+        None => (text, false),
+        Some((cut, _)) => (format!("{}… (truncated: the result was longer than {max} characters)", &text[..cut]), true),
     }
 }
 
@@ -385,7 +398,8 @@ mod tests {
 
     #[test]
     fn long_results_are_cut_on_a_character_boundary() {
-        assert_eq!(truncate_chars("héllo".into(), 10), "héllo");
-        assert!(truncate_chars("héllo".into(), 2).starts_with("hé…"));
+        assert_eq!(truncate_chars("héllo".into(), 10), ("héllo".to_owned(), false));
+        let (cut, was_cut) = truncate_chars("héllo".into(), 2);
+        assert!(was_cut && cut.starts_with("hé…"), "{cut}");
     }
 }

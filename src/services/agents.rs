@@ -280,7 +280,9 @@ pub fn parse_retention(raw: &str) -> AppResult<Option<f64>> {
     if raw == "forever" || raw == "never" {
         return Ok(None);
     }
-    let (digits, unit) = raw.split_at(raw.len().saturating_sub(1));
+    // The unit is the last character (which may be multi-byte in bad input: never split inside it).
+    let cut = raw.char_indices().last().map_or(0, |(i, _)| i);
+    let (digits, unit) = raw.split_at(cut);
     let n: u32 = digits.parse().map_err(|_| invalid())?;
     let days = match unit {
         "h" => f64::from(n) / 24.0,
@@ -304,7 +306,7 @@ mod tests {
         assert_eq!(parse_retention("2w").expect("2w"), Some(14.0));
         assert_eq!(parse_retention("forever").expect("forever"), None);
         assert_eq!(parse_retention("never").expect("never"), None);
-        for bad in ["", "d", "0d", "30x", "-1d", "99999999d"] {
+        for bad in ["", "d", "0d", "30x", "-1d", "99999999d", "1é", "é"] {
             assert!(parse_retention(bad).is_err(), "{bad} accepted");
         }
     }

@@ -292,6 +292,13 @@ pub struct Search<'a> {
     pub min_similarity: f64,
 }
 
+/// Whether a memory may be used in `conversation_id`: memories the `memory` skill saved with the `conversation`
+/// scope (`metadata.scope`) belong to the conversation they were saved in.
+pub fn usable_in(memory: &memory::Model, conversation_id: &str) -> bool {
+    memory.metadata.get("scope").and_then(Value::as_str) != Some("conversation")
+        || memory.conversation_id.as_deref() == Some(conversation_id)
+}
+
 /// The users a read covers, as a condition on `memories`.
 fn users_condition(users: Users<'_>) -> Condition {
     match users {

@@ -6,7 +6,12 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::{Skill, ToolContext, ToolError, parse_arguments};
-use crate::{llm::ToolSpec, services::custom_skills, webhooks::signing};
+use crate::{
+    llm::ToolSpec,
+    outbound::{OutboundRequest, Redirects},
+    services::custom_skills,
+    webhooks::signing,
+};
 use entity::skill;
 
 /// Largest answer read from a custom skill endpoint.
@@ -66,7 +71,12 @@ impl Skill for CustomSkill {
         let answer = ctx
             .state
             .outbound
-            .send(reqwest::Method::POST, endpoint, &headers, Some(body.into()), MAX_ANSWER_BYTES, timeout)
+            .send(
+                // The signed invocation goes to the registered endpoint only.
+                OutboundRequest { method: reqwest::Method::POST, url: endpoint, headers: &headers, body: Some(body.into()), redirects: Redirects::Refuse },
+                MAX_ANSWER_BYTES,
+                timeout,
+            )
             .await
             .map_err(|err| match err {
                 crate::outbound::OutboundError::Timeout => ToolError::Timeout(timeout.as_millis()),

@@ -9,7 +9,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Skill, ToolContext, ToolError, arguments, config_u64};
-use crate::{llm::ToolSpec, outbound::OutboundError};
+use crate::{
+    llm::ToolSpec,
+    outbound::{OutboundError, OutboundRequest, Redirects},
+};
 
 /// Largest answer read, and how much of it the model sees.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -103,7 +106,12 @@ impl Skill for HttpRequest {
         let answer = ctx
             .state
             .outbound
-            .send(method, url.as_str(), &headers, body.map(Into::into), MAX_RESPONSE_BYTES, timeout)
+            .send(
+                // A redirect would leave the allowed hosts (and resend the body and headers): the model gets the 3xx.
+                OutboundRequest { method, url: url.as_str(), headers: &headers, body: body.map(Into::into), redirects: Redirects::Refuse },
+                MAX_RESPONSE_BYTES,
+                timeout,
+            )
             .await
             .map_err(|err| match err {
                 OutboundError::Timeout => ToolError::Timeout(timeout.as_millis()),

@@ -31,12 +31,19 @@ struct SearchArgs {
     limit: Option<u64>,
 }
 
-/// The scope's user filter and, for `conversation`, the conversation.
-fn scope<'a>(ctx: &'a ToolContext<'_>, config: &Value) -> (Option<&'a str>, Option<&'a str>) {
+/// The scope's user filter and, for `conversation`, the conversation. A `user` scope in a conversation without a
+/// `userId` has no user to keep memories for: saving them as the agent's shared memories would hand one person's
+/// facts to everyone.
+fn scope<'a>(ctx: &'a ToolContext<'_>, config: &Value) -> Result<(Option<&'a str>, Option<&'a str>), ToolError> {
     match config_str(config, "scope", "user") {
-        "agent" => (None, None),
-        "conversation" => (ctx.user_id, Some(ctx.conversation_id)),
-        _ => (ctx.user_id, None),
+        "agent" => Ok((None, None)),
+        "conversation" => Ok((ctx.user_id, Some(ctx.conversation_id))),
+        _ => match ctx.user_id {
+            Some(user) => Ok((Some(user), None)),
+            None => Err(ToolError::Unavailable(
+                "this conversation has no `userId`, and this agent keeps memories per user".into(),
+            )),
+        },
     }
 }
 
@@ -87,7 +94,7 @@ impl Skill for MemorySkill {
     }
 
     async fn call(&self, ctx: &ToolContext<'_>, tool: &str, config: &Value, raw: &str) -> Result<Value, ToolError> {
-        let (user_id, conversation) = scope(ctx, config);
+        let (user_id, conversation) = scope(ctx, config)?;
         let db = &ctx.state.db;
         match tool {
             "memory_save" => {
@@ -114,7 +121,7 @@ impl Skill for MemorySkill {
                     user_id: user_id.map(str::to_owned),
                     content: args.content,
                     kind: args.kind,
-                    metadata: Some(json!({ "source": "memory_save" })),
+                    metadata: Some(json!({ "source": "memory_save", "scope": config_str(config, "scope", "user") })),
                     conversation_id: Some(ctx.conversation_id.to_owned()),
                     message_id: ctx.message_id.map(str::to_owned),
                 };
@@ -136,8 +143,9 @@ impl Skill for MemorySkill {
                     min_similarity: 0.0,
                 };
                 let mut hits = memories::search(db, embedder, &search).await.map_err(failed)?;
-                if let Some(conversation) = conversation {
-                    hits.retain(|hit| hit.memory.conversation_id.as_deref() == Some(conversation));
+                match conversation {
+                    Some(conversation) => hits.retain(|hit| hit.memory.conversation_id.as_deref() == Some(conversation)),
+                    None => hits.retain(|hit| memories::usable_in(&hit.memory, ctx.conversation_id)),
                 }
                 let found: Vec<Value> = hits
                     .into_iter()

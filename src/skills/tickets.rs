@@ -96,6 +96,10 @@ impl Skill for TicketSystem {
             "ticket_get" => {
                 let args: GetArgs = arguments(raw)?;
                 let ticket = tickets::get(&ctx.state.db, ctx.account_id, &args.ticket_id).await.map_err(failed)?;
+                // The agent sees the tickets it opened, not the whole account's.
+                if ticket.agent_id.as_deref() != Some(ctx.agent.id.as_str()) {
+                    return Err(ToolError::Failed("no such ticket".into()));
+                }
                 Ok(json!({ "ticketId": ticket.id, "title": ticket.title, "status": ticket.status, "priority": ticket.priority }))
             }
             other => Err(ToolError::UnknownTool(other.to_owned())),

@@ -51,6 +51,7 @@ impl Endpoint {
             .route("/garbage", post(|| async { "<html>not json</html>" }))
             .route("/hang", post(|| async { tokio::time::sleep(Duration::from_secs(60)).await; "late" }))
             .route("/big", get(|| async { "x".repeat(2 * 1024 * 1024) }))
+            .route("/moved", get(|| async { (StatusCode::FOUND, [("location", "/api/items")], "") }))
             .route("/api/items", get(|| async { Json(json!({ "items": [1, 2, 3] })) }).post(|body: String| async move {
                 (StatusCode::CREATED, Json(json!({ "created": serde_json::from_str::<Value>(&body).unwrap() })))
             }))
@@ -262,6 +263,9 @@ async fn http_request_reaches_only_allowed_hosts_and_methods(backend: Backend) {
     let posted = call_tool(&app, &conversation, "http_request", json!({ "url": format!("{base}/api/items"), "method": "POST", "body": { "name": "kettle" } })).await;
     assert_eq!(posted["result"]["status"], 201, "{posted}");
     assert_eq!(posted["result"]["body"]["created"], json!({ "name": "kettle" }));
+    // A redirect could leave the allowed hosts: it is the model's to see, not followed.
+    let moved = call_tool(&app, &conversation, "http_request", json!({ "url": format!("{base}/moved") })).await;
+    assert_eq!(moved["result"]["status"], 302, "{moved}");
     let not_found = call_tool(&app, &conversation, "http_request", json!({ "url": format!("{base}/nope") })).await;
     assert_eq!(not_found["result"]["status"], 404, "error statuses are results: {not_found}");
     for (arguments, code) in [

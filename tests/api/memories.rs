@@ -23,6 +23,7 @@ db_tests!(
     expired_memories_are_never_returned_and_get_purged,
     runs_recall_the_users_memories_into_the_prompt,
     the_memory_skill_remembers_a_user_across_conversations,
+    conversation_scoped_memories_stay_in_their_conversation,
 );
 
 async fn agent(app: &TestApp, body: Value) -> String {
@@ -276,7 +277,10 @@ async fn the_memory_skill_remembers_a_user_across_conversations(backend: Backend
             reply.body["id"].as_str().unwrap().to_owned()
         }
     };
-    let _ = first;
+    // A conversation without a user has nobody to remember for: nothing is saved as everyone's.
+    let anonymous = until_done(&mut app.stream_message(&first, "/tool memory_save {\"content\": \"I am Carol\"}").await).await;
+    assert_eq!(of_kind(&anonymous, "tool.result")[0]["error"]["code"], "tool_unavailable");
+    assert_eq!(app.get("/v2/memories").await.body["pagination"]["total"], 0);
     let alice_1 = open("alice").await;
     let saved = until_done(
         &mut app.stream_message(&alice_1, "Remember this.\n/tool memory_save {\"content\": \"Alice is allergic to peanuts\", \"type\": \"fact\"}").await,
@@ -311,4 +315,30 @@ async fn the_memory_skill_remembers_a_user_across_conversations(backend: Backend
     let bad = until_done(&mut app.stream_message(&bob, "/tool memory_save {\"content\": \"\"}\n/tool memory_search {\"query\": \"!!\"}").await).await;
     let codes: Vec<&Value> = of_kind(&bad, "tool.result").iter().map(|r| &r["error"]["code"]).collect();
     assert_eq!(codes, [&json!("invalid_arguments"), &json!("invalid_arguments")]);
+}
+
+
+async fn conversation_scoped_memories_stay_in_their_conversation(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.echo_token_delay_ms = 0).await;
+    let (agent_id, _) = tool_conversation(&app, &[("memory", json!({ "scope": "conversation" }))]).await;
+    let enable = app.patch(&format!("/v2/agents/{agent_id}"), json!({ "memory": { "enabled": true } })).await;
+    assert_eq!(enable.status, StatusCode::OK);
+    let open = || {
+        let app = &app;
+        let agent_id = agent_id.clone();
+        async move {
+            let reply = app.post("/v2/conversations", json!({ "agentId": agent_id, "context": { "userId": "alice" } })).await;
+            reply.body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let (here, there) = (open().await, open().await);
+    let saved = until_done(&mut app.stream_message(&here, "/tool memory_save {\"content\": \"The surprise party is on Friday\"}").await).await;
+    assert_eq!(of_kind(&saved, "tool.result")[0]["result"]["saved"], true);
+    // The same user in another conversation neither recalls nor finds it…
+    let elsewhere = until_done(&mut app.stream_message(&there, "When is the surprise party?\n/tool memory_search {\"query\": \"surprise party\"}").await).await;
+    assert!(of_kind(&elsewhere, "memory.recalled").is_empty(), "{elsewhere:#?}");
+    assert_eq!(of_kind(&elsewhere, "tool.result")[0]["result"]["memories"], json!([]));
+    // …while its own conversation does.
+    let again = until_done(&mut app.stream_message(&here, "When is the surprise party?").await).await;
+    assert_eq!(of_kind(&again, "memory.recalled").len(), 1, "{again:#?}");
 }

@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    chat::{SseEvent, events, text_of, until_done},
+    chat::{SseEvent, events, next_event, text_of, until_done},
     db_tests,
     fake_openai::{FakeOpenAi, FakeResponse},
     helpers::{Backend, TestApp, spawn_app, spawn_app_with},
@@ -18,6 +18,8 @@ db_tests!(
     tool_failures_are_returned_to_the_model,
     a_tool_loop_that_never_ends_is_stopped,
     tools_run_without_streaming_too,
+    the_subscription_carries_tool_calls_and_results,
+    at_most_sixteen_calls_run_per_model_call,
     the_openai_provider_gets_tools_and_sends_results_back,
 );
 
@@ -169,4 +171,53 @@ async fn the_openai_provider_gets_tools_and_sends_results_back(backend: Backend)
     let completed = of_kind(&all, "message.completed")[0];
     let prompt_tokens = completed["usage"]["promptTokens"].as_u64().unwrap();
     assert_eq!(prompt_tokens, 2 * crate::fake_openai::PROMPT_TOKENS, "both calls' usage chunks are added up");
+}
+
+async fn the_subscription_carries_tool_calls_and_results(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.echo_token_delay_ms = 0).await;
+    let (_, conversation) = tool_conversation(&app, &[("calculator", json!({}))]).await;
+    let sent = app
+        .post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "/tool calculator {\"expression\": \"6*7\"}" }))
+        .await;
+    let reply_id = sent.body["reply"]["id"].as_str().unwrap();
+    // GraphQL over SSE (the same subscription serves WebSocket clients): the finished reply, replayed.
+    let query = "subscription($c: ID!, $m: ID) { messageStream(conversationId: $c, messageId: $m) { sequence type data } }";
+    let response = app
+        .client
+        .post(app.url("/v2/graphql"))
+        .header("X-API-Key", &app.key)
+        .header("Accept", "text/event-stream")
+        .json(&json!({ "query": query, "variables": { "c": conversation, "m": reply_id } }))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = events(response);
+    let mut items = Vec::new();
+    loop {
+        let event = next_event(&mut stream).await;
+        if event.event == "complete" {
+            break;
+        }
+        items.push(event.data["data"]["messageStream"].clone());
+    }
+    let kinds: Vec<&str> = items.iter().map(|i| i["type"].as_str().unwrap()).collect();
+    assert_eq!(&kinds[..3], ["MESSAGE_CREATED", "TOOL_CALL", "TOOL_RESULT"], "{kinds:?}");
+    assert_eq!(items[1]["data"]["name"], "calculator");
+    assert_eq!(items[2]["data"]["result"]["result"], 42);
+    assert_eq!(kinds.last(), Some(&"DONE"));
+}
+
+async fn at_most_sixteen_calls_run_per_model_call(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.echo_token_delay_ms = 0).await;
+    let (_, conversation) = tool_conversation(&app, &[("calculator", json!({}))]).await;
+    let content: Vec<String> = (0..20).map(|i| format!("/tool calculator {{\"expression\": \"{i}+1\"}}")).collect();
+    let all = until_done(&mut app.stream_message(&conversation, &content.join("\n")).await).await;
+    let results = of_kind(&all, "tool.result");
+    assert_eq!(results.len(), 20, "every call is answered");
+    assert!(results[..16].iter().all(|r| r["error"].is_null()), "{results:#?}");
+    for skipped in &results[16..] {
+        assert_eq!(skipped["error"]["code"], "tool_failed");
+        assert!(skipped["error"]["message"].as_str().unwrap().contains("at most 16"), "{skipped}");
+    }
+    assert_eq!(of_kind(&all, "message.completed")[0]["status"], "completed");
 }
