@@ -246,6 +246,9 @@ fn schemas() -> Value {
         "attachments": {"type": "array", "items": {"type": "object"}}, "model": {"type": ["string", "null"]},
         "usage": {"type": ["object", "null"], "properties": {"promptTokens": {"type": "integer"},
             "completionTokens": {"type": "integer"}, "totalTokens": {"type": "integer"}}},
+        "toolCalls": {"type": "array", "description": "the tools the model called for this reply, with their results", "items": {"type": "object", "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "skillId": {"type": ["string", "null"]}, "arguments": {},
+            "result": {}, "error": {"type": ["object", "null"]}, "durationMs": {"type": ["integer", "null"]}}}},
         "finishReason": {"type": ["string", "null"]},
         "error": {"type": ["object", "null"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}},
         "replyTo": {"type": ["string", "null"]}, "replyId": {"type": ["string", "null"]},

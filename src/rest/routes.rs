@@ -90,8 +90,8 @@ macro_rules! conversation_fields {
 macro_rules! message_fields {
     () => {
         "fragment MessageFields on Message { id conversationId role content status attachments { type url fileId } \
-         model usage { promptTokens completionTokens totalTokens } finishReason error { code message } replyTo \
-         replyId createdAt completedAt }"
+         model usage { promptTokens completionTokens totalTokens } toolCalls { id name skillId arguments result error \
+         durationMs } finishReason error { code message } replyTo replyId createdAt completedAt }"
     };
 }
 

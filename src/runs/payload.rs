@@ -18,6 +18,7 @@ pub fn message_json(m: &message::Model) -> Value {
         "usage": usage_json(m),
         "finishReason": m.finish_reason,
         "error": m.error,
+        "toolCalls": tool_calls(m).iter().map(ToolCallRecord::to_json).collect::<Vec<_>>(),
         "replyTo": m.reply_to,
         "replyId": m.reply_id,
         "createdAt": format_time(m.created_at),
@@ -87,4 +88,57 @@ pub fn tool_result(
     };
     json!({ "messageId": message_id, "callId": call.id, "name": call.name, "result": result, "error": error,
             "durationMs": u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX) })
+}
+
+/// One tool call of a reply with its outcome, rebuilt from the reply's trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCallRecord {
+    pub id: String,
+    pub name: String,
+    pub skill_id: Option<String>,
+    /// Parsed when the model sent JSON, else the raw text.
+    pub arguments: Value,
+    /// `null` when the call failed (or never answered: the reply was cancelled during it).
+    pub result: Value,
+    /// `{"code","message"}` when the call failed.
+    pub error: Value,
+    pub duration_ms: Option<u64>,
+}
+
+impl ToolCallRecord {
+    pub fn to_json(&self) -> Value {
+        json!({ "id": self.id, "name": self.name, "skillId": self.skill_id, "arguments": self.arguments,
+                "result": self.result, "error": self.error, "durationMs": self.duration_ms })
+    }
+}
+
+/// The tool calls a reply made, in order (from its `tool.call` / `tool.result` trace entries).
+pub fn tool_calls(m: &message::Model) -> Vec<ToolCallRecord> {
+    let entries = m.trace.as_ref().and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    let mut calls: Vec<ToolCallRecord> = Vec::new();
+    for entry in entries {
+        let data = entry.get("data").unwrap_or(&Value::Null);
+        match entry.get("event").and_then(Value::as_str) {
+            Some("tool.call") => calls.push(ToolCallRecord {
+                id: text(data, "callId").unwrap_or_default(),
+                name: text(data, "name").unwrap_or_default(),
+                skill_id: text(data, "skillId"),
+                arguments: data.get("arguments").cloned().unwrap_or(Value::Null),
+                result: Value::Null,
+                error: Value::Null,
+                duration_ms: None,
+            }),
+            Some("tool.result") => {
+                let id = text(data, "callId");
+                if let Some(call) = calls.iter_mut().rev().find(|c| Some(&c.id) == id.as_ref()) {
+                    call.result = data.get("result").cloned().unwrap_or(Value::Null);
+                    call.error = data.get("error").cloned().unwrap_or(Value::Null);
+                    call.duration_ms = data.get("durationMs").and_then(Value::as_u64);
+                }
+            }
+            _ => {}
+        }
+    }
+    calls
 }

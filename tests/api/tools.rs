@@ -77,8 +77,21 @@ async fn the_model_calls_a_tool_and_answers_with_its_result(backend: Backend) {
     let usage = &completed["usage"];
     assert!(usage["promptTokens"].as_u64().unwrap() > 2 * 40, "{usage}");
 
-    // A client resuming after the end gets the same events, tool events in place, from the database.
+    // The stored reply lists its tool calls with their outcomes (as `message.completed` did).
     let reply_id = completed["id"].as_str().unwrap();
+    let stored = app.get(&format!("/v2/messages/{reply_id}")).await.body;
+    let recorded = stored["toolCalls"].as_array().unwrap();
+    assert_eq!(recorded.len(), 2, "{stored}");
+    assert_eq!(recorded[0]["id"], "call_1_0");
+    assert_eq!(recorded[0]["name"], "calculator");
+    assert_eq!(recorded[0]["skillId"], "calculator");
+    assert_eq!(recorded[0]["arguments"], json!({ "expression": "(17 * 23) + 4" }));
+    assert_eq!(recorded[0]["result"]["result"], 395);
+    assert_eq!(recorded[0]["error"], Value::Null);
+    assert!(recorded[0]["durationMs"].is_u64());
+    assert_eq!(recorded[1]["name"], "datetime");
+    assert_eq!(&completed["toolCalls"], &stored["toolCalls"]);
+    // A client resuming after the end gets the same events, tool events in place, from the database.
     let path = format!("/v2/conversations/{conversation}/messages/{reply_id}/stream");
     let replayed = until_done(&mut events(app.stream_request(Method::GET, &path, None, &[("Last-Event-ID", "0")]).await)).await;
     assert_eq!(replayed.len(), all.len());
@@ -109,6 +122,9 @@ async fn tool_failures_are_returned_to_the_model(backend: Backend) {
     assert!(text.contains("[rm_rf] {\"error\":{\"code\":\"unknown_tool\""), "{text}");
     let completed = of_kind(&all, "message.completed")[0];
     assert_eq!(completed["status"], "completed", "tool failures do not fail the reply");
+    assert_eq!(completed["toolCalls"][0]["arguments"], "{bad json", "kept as the model sent it");
+    assert_eq!(completed["toolCalls"][4]["error"]["code"], "unknown_tool");
+    assert_eq!(completed["toolCalls"][4]["skillId"], Value::Null);
     // The conversation goes on.
     let next = app.post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "still there?" })).await;
     assert_eq!(next.status, StatusCode::OK, "{}", next.text);

@@ -110,6 +110,39 @@ pub struct MessagePage {
 
 pub struct Message(pub message::Model);
 
+/// A tool call of a reply (the `tool.call` and `tool.result` stream events, joined).
+pub struct ToolCallRecord(pub crate::runs::payload::ToolCallRecord);
+
+#[Object]
+impl ToolCallRecord {
+    /// The model's call id.
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The skill that offers the tool (null for a tool the agent does not have).
+    async fn skill_id(&self) -> Option<&str> {
+        self.0.skill_id.as_deref()
+    }
+    /// As the model sent them: JSON, or the raw text when it was not JSON.
+    async fn arguments(&self) -> Json<Value> {
+        Json(self.0.arguments.clone())
+    }
+    /// Null when the call failed.
+    async fn result(&self) -> Json<Value> {
+        Json(self.0.result.clone())
+    }
+    /// `{"code","message"}` when the call failed, else null.
+    async fn error(&self) -> Json<Value> {
+        Json(self.0.error.clone())
+    }
+    async fn duration_ms(&self) -> Option<u64> {
+        self.0.duration_ms
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct Attachment {
     #[graphql(name = "type")]
@@ -169,6 +202,10 @@ impl Message {
             (Some(p), Some(c)) => Some(TokenUsage { prompt_tokens: p, completion_tokens: c, total_tokens: p + c }),
             _ => None,
         }
+    }
+    /// The tools the model called while writing this reply, in order, with their results.
+    async fn tool_calls(&self) -> Vec<ToolCallRecord> {
+        crate::runs::payload::tool_calls(&self.0).into_iter().map(ToolCallRecord).collect()
     }
     /// `stop`, `length`, `tool_calls` or `content_filter`.
     async fn finish_reason(&self) -> Option<&str> {
