@@ -172,7 +172,8 @@ fn spawn_janitor(db: Db, memory_every: Duration) {
         }
     });
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(memory_every);
+        // The first purge waits one period: nothing has expired in a process that just started.
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + memory_every, memory_every);
         loop {
             every.tick().await;
             match services::memories::purge_expired(&db, chrono::Utc::now()).await {

@@ -228,7 +228,14 @@ async fn generate(
         message_id: reply.reply_to.as_deref(),
     };
     let max_steps = state.config.tool_max_steps.max(1);
+    let budget = prompt::budget(resolved.provider.context_window(), max_tokens)
+        .saturating_sub(tokens::count_tools(&toolbox.specs()));
+    let mut answered = prompt.iter().rposition(|m| m.role == Role::User).unwrap_or(0);
     for step in 1..=max_steps {
+        // Tool results make the prompt grow during the run: make it fit the window again before each call.
+        if step > 1 && !prompt::fit(&mut prompt, &mut answered, budget) {
+            tracing::warn!("the prompt still exceeds the context window after trimming");
+        }
         let request = ChatRequest {
             model: resolved.model.clone(),
             messages: prompt.clone(),

@@ -3,6 +3,7 @@
 //! failures returned to the model, the step limit, replay after the end — is driven over real HTTP. The same loop
 //! against an OpenAI-compatible upstream ([`FakeOpenAi`]) checks the wire format of tools, calls and results.
 use reqwest::{Method, StatusCode};
+
 use serde_json::{Value, json};
 
 use crate::{
@@ -20,6 +21,7 @@ db_tests!(
     tools_run_without_streaming_too,
     the_subscription_carries_tool_calls_and_results,
     at_most_sixteen_calls_run_per_model_call,
+    a_prompt_grown_by_tool_results_is_trimmed_to_the_window,
     the_openai_provider_gets_tools_and_sends_results_back,
 );
 
@@ -236,4 +238,51 @@ async fn at_most_sixteen_calls_run_per_model_call(backend: Backend) {
         assert!(skipped["error"]["message"].as_str().unwrap().contains("at most 16"), "{skipped}");
     }
     assert_eq!(of_kind(&all, "message.completed")[0]["status"], "completed");
+}
+
+async fn a_prompt_grown_by_tool_results_is_trimmed_to_the_window(backend: Backend) {
+    // A small window (1,000 tokens, 100 kept for the reply) and an API answering ~3,000 tokens of JSON.
+    let router = axum::Router::new().route(
+        "/report",
+        axum::routing::get(|| async { axum::Json(json!({ "rows": (0..600).map(|i| format!("row {i}")).collect::<Vec<_>>() })) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let report = format!("http://{}/report", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let fake = FakeOpenAi::start().await;
+    let base_url = fake.base_url.clone();
+    let app = spawn_app_with(backend, move |config| {
+        let provider = openclaw::llm::ProviderConfig {
+            kind: openclaw::llm::ProviderKind::OpenaiCompatible,
+            base_url: Some(base_url),
+            context_window: 1000,
+            max_retries: 0,
+            ..openclaw::llm::ProviderConfig::default()
+        };
+        config.providers.insert("small".into(), provider);
+    })
+    .await;
+    let agent = app
+        .post("/v2/agents", json!({ "name": "small", "model": "small/tiny", "settings": { "maxTokens": 100 },
+                                    "skills": [{ "id": "http-request", "config": { "allowedHosts": ["127.0.0.1"] } }] }))
+        .await;
+    let conversation = app.open_conversation(agent.body["id"].as_str().unwrap()).await;
+    // Some history the trimming may drop first.
+    fake.push(FakeResponse::text(&["Sure."]));
+    let first = app.post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "word ".repeat(150) })).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let arguments = json!({ "url": report }).to_string();
+    fake.push(FakeResponse::tool_call("call_r", "http_request", &[&arguments]));
+    fake.push(FakeResponse::text(&["600 rows."]));
+    let all = until_done(&mut app.stream_message(&conversation, "How many rows in the report?").await).await;
+    assert_eq!(text_of(&all), "600 rows.");
+    let sent = &fake.requests()[2].body;
+    let messages = sent["messages"].as_array().unwrap();
+    let tool = messages.last().unwrap();
+    assert_eq!(tool["role"], "tool");
+    assert!(tool["content"].as_str().unwrap().ends_with("(cut to fit the context window)"), "{tool}");
+    assert!(messages.iter().all(|m| m["content"] != "word ".repeat(150)), "the old history went first");
+    assert_eq!(messages[messages.len() - 3]["content"], "How many rows in the report?", "the question stays");
+    let words: usize = messages.iter().map(|m| openclaw::llm::tokens::count(m["content"].as_str().unwrap_or_default()) as usize + 4).sum();
+    assert!(words <= 900, "within the window: {words} tokens");
 }
