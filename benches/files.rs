@@ -10,12 +10,10 @@
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use openclaw::{
-    app::{self, AppState},
-    auth::Plan,
-    config::Config,
-    services,
-};
+use openclaw::config::Config;
+
+#[path = "support/server.rs"]
+mod server;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -46,13 +44,7 @@ fn main() {
             file_max_bytes: size + 1,
             ..Config::default()
         };
-        let state = AppState::build(config).await.unwrap();
-        let account = services::accounts::find_or_create(&state.db, "bench", Plan::Enterprise).await.unwrap();
-        let (_, key) = services::accounts::create_key(&state.db, &account.id, None, vec!["*".into()]).await.unwrap();
-        let router = app::build_router(state.clone()).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(app::run(listener, router, std::future::pending()));
+        let server::BenchServer { addr, key, .. } = server::start(config).await;
         let client = reqwest::Client::new();
         let before = peak_rss_mib();
 

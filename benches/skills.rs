@@ -13,15 +13,13 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use openclaw::{
-    app::{self, AppState},
-    auth::Plan,
-    config::Config,
-    services,
-};
+use openclaw::{app::AppState, config::Config};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::{ConnectionTrait, Database, EntityTrait, Set};
 use serde_json::{Value, json};
+
+#[path = "support/server.rs"]
+mod server;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -39,14 +37,8 @@ struct Server {
 }
 
 async fn serve(config: Config) -> Server {
-    let state = AppState::build(config).await.unwrap();
-    let account = services::accounts::find_or_create(&state.db, "bench", Plan::Enterprise).await.unwrap();
-    let (_, key) = services::accounts::create_key(&state.db, &account.id, None, vec!["*".into()]).await.unwrap();
-    let router = app::build_router(state.clone()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(app::run(listener, router, std::future::pending()));
-    Server { base: format!("http://{addr}"), key, account_id: account.id, state, client: reqwest::Client::new() }
+    let server::BenchServer { state, addr, account_id, key } = server::start(config).await;
+    Server { base: format!("http://{addr}"), key, account_id, state, client: reqwest::Client::new() }
 }
 
 impl Server {

@@ -1,6 +1,7 @@
 //! Schema migrations, run on server start and by `openclaw migrate`.
 pub use sea_orm_migration::prelude::*;
 
+mod fulltext;
 mod m20261125_000001_create_core_tables;
 mod m20261125_000002_seed_skill_catalog;
 mod m20261125_000003_conversations;

@@ -1,26 +1,16 @@
 //! Knowledge: files uploaded for retrieval are extracted to text and cut into chunks, each indexed for full-text
 //! search (FTS5 kept by triggers on SQLite; a generated `tsvector` with a GIN index on PostgreSQL). A file may
 //! name the `collection` it belongs to (the `knowledge-base` skill's `index`).
-use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::fulltext::FullTextIndex;
+
+const INDEX: FullTextIndex = FullTextIndex { table: "file_chunks", key: "chunk_id" };
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const SQLITE_FTS: [&str; 3] = [
-    "CREATE VIRTUAL TABLE file_chunks_fts USING fts5(chunk_id UNINDEXED, content, tokenize = 'porter unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER file_chunks_fts_insert AFTER INSERT ON file_chunks BEGIN
-         INSERT INTO file_chunks_fts (chunk_id, content) VALUES (new.id, new.content);
-     END",
-    "CREATE TRIGGER file_chunks_fts_delete AFTER DELETE ON file_chunks BEGIN
-         DELETE FROM file_chunks_fts WHERE chunk_id = old.id;
-     END",
-];
 
-const POSTGRES_FTS: [&str; 2] = [
-    "ALTER TABLE file_chunks ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED",
-    "CREATE INDEX idx_file_chunks_search ON file_chunks USING GIN (search)",
-];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -67,22 +57,11 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let db = manager.get_connection();
-        let statements: &[&str] = match db.get_database_backend() {
-            DatabaseBackend::Postgres => &POSTGRES_FTS,
-            _ => &SQLITE_FTS,
-        };
-        for statement in statements {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
+        INDEX.create(manager).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        if db.get_database_backend() == DatabaseBackend::Sqlite {
-            db.execute_unprepared("DROP TABLE IF EXISTS file_chunks_fts").await?;
-        }
+        INDEX.drop(manager).await?;
         manager.drop_table(Table::drop().table(FileChunks::Table).to_owned()).await?;
         manager.alter_table(Table::alter().table(Files::Table).drop_column(Files::Collection).to_owned()).await
     }

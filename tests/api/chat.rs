@@ -74,6 +74,30 @@ impl TestApp {
         events(response)
     }
 
+    /// Runs a subscription over GraphQL-over-SSE (`Accept: text/event-stream`) and returns every `next` payload's
+    /// `data` until `complete`.
+    pub async fn graphql_sse(&self, query: &str, variables: Value) -> Vec<Value> {
+        let response = self
+            .client
+            .post(self.url("/v2/graphql"))
+            .header("X-API-Key", &self.key)
+            .header("Accept", "text/event-stream")
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap();
+        let mut stream = events(response);
+        let mut items = Vec::new();
+        loop {
+            let event = next_event(&mut stream).await;
+            if event.event == "complete" {
+                return items;
+            }
+            assert_eq!(event.event, "next");
+            items.push(event.data["data"].clone());
+        }
+    }
+
     /// Polls a message until it is no longer queued or in progress.
     pub async fn wait_finished(&self, message_id: &str) -> Value {
         for _ in 0..500 {

@@ -255,25 +255,8 @@ async fn graphql_over_sse_streams_the_reply(backend: Backend) {
     let reply_id = sent.body["reply"]["id"].as_str().unwrap();
     let query =
         "subscription($c: ID!, $m: ID) { messageStream(conversationId: $c, messageId: $m) { sequence event delta } }";
-    let response = app
-        .client
-        .post(app.url("/v2/graphql"))
-        .header("X-API-Key", &app.key)
-        .header("Accept", "text/event-stream")
-        .json(&json!({ "query": query, "variables": { "c": conversation, "m": reply_id } }))
-        .send()
-        .await
-        .unwrap();
-    let mut stream = events(response);
-    let mut text = String::new();
-    loop {
-        let event = next_event(&mut stream).await;
-        if event.event == "complete" {
-            break;
-        }
-        assert_eq!(event.event, "next");
-        text.push_str(event.data["data"]["messageStream"]["delta"].as_str().unwrap_or_default());
-    }
+    let items = app.graphql_sse(query, json!({ "c": conversation, "m": reply_id })).await;
+    let text: String = items.iter().filter_map(|item| item["messageStream"]["delta"].as_str()).collect();
     assert_eq!(text, "Echo: via sse");
 }
 

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    chat::{SseEvent, events, next_event, text_of, until_done},
+    chat::{SseEvent, events, text_of, until_done},
     db_tests,
     fake_openai::{FakeOpenAi, FakeResponse},
     helpers::{Backend, TestApp, spawn_app, spawn_app_with},
@@ -200,24 +200,12 @@ async fn the_subscription_carries_tool_calls_and_results(backend: Backend) {
     let reply_id = sent.body["reply"]["id"].as_str().unwrap();
     // GraphQL over SSE (the same subscription serves WebSocket clients): the finished reply, replayed.
     let query = "subscription($c: ID!, $m: ID) { messageStream(conversationId: $c, messageId: $m) { sequence type data } }";
-    let response = app
-        .client
-        .post(app.url("/v2/graphql"))
-        .header("X-API-Key", &app.key)
-        .header("Accept", "text/event-stream")
-        .json(&json!({ "query": query, "variables": { "c": conversation, "m": reply_id } }))
-        .send()
+    let items: Vec<Value> = app
+        .graphql_sse(query, json!({ "c": conversation, "m": reply_id }))
         .await
-        .unwrap();
-    let mut stream = events(response);
-    let mut items = Vec::new();
-    loop {
-        let event = next_event(&mut stream).await;
-        if event.event == "complete" {
-            break;
-        }
-        items.push(event.data["data"]["messageStream"].clone());
-    }
+        .into_iter()
+        .map(|item| item["messageStream"].clone())
+        .collect();
     let kinds: Vec<&str> = items.iter().map(|i| i["type"].as_str().unwrap()).collect();
     assert_eq!(&kinds[..3], ["MESSAGE_CREATED", "TOOL_CALL", "TOOL_RESULT"], "{kinds:?}");
     assert_eq!(items[1]["data"]["name"], "calculator");
