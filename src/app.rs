@@ -1,9 +1,5 @@
 //! Application state, the router, and `run(listener, shutdown)` (tests bind port 0 and call it directly).
-use std::{
-    future::{Future, IntoFuture},
-    sync::Arc,
-    time::Duration,
-};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
@@ -11,7 +7,6 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
-    serve::ListenerExt,
 };
 use rand::RngCore;
 use secrecy::ExposeSecret;
@@ -207,11 +202,12 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
     let schema = graphql::build_schema(state.clone());
     let routes = Arc::new(CompiledRoutes::compile()?);
     let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&rest::openapi::document())?);
+    let document_limits = graphql::document_limits::DocumentLimits::from_config(&state.config);
     let http_state =
         HttpState {
         app: state,
         schema,
-        documents: Arc::new(DocumentCache::new(1024)),
+        documents: Arc::new(DocumentCache::new(1024, document_limits)),
         openapi: openapi_json,
         router: Arc::new(std::sync::OnceLock::new()),
     };
@@ -238,6 +234,10 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
         .merge(crate::playground::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(http_state.clone(), crate::limits::layer::enforce))
+        // A client that stops sending its body mid-way is cut off instead of holding the request open.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_millis(
+            http_state.app.config.http_body_read_timeout_ms,
+        )))
         .with_state(http_state)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -254,34 +254,23 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
     Ok(router)
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
+/// Serves until `shutdown` resolves, then drains in-flight requests, with the default connection bounds.
 pub async fn run(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        // Small responses must not wait for Nagle's algorithm.
-        let _ = tcp.set_nodelay(true);
-    });
-    let draining = Arc::new(tokio::sync::Notify::new());
-    let signal = draining.clone();
-    let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown.await;
-        signal.notify_one();
-    });
-    // Open event streams and subscriptions never end on their own: after the grace period they are cut (clients
-    // resume with Last-Event-ID; replies still running are marked interrupted on the next start).
-    tokio::select! {
-        served = serve.into_future() => served,
-        () = async {
-            draining.notified().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => {
-            tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "shutdown grace period over; closing open streams");
-            Ok(())
-        }
-    }
+    run_with(listener, router, Config::default().connection_limits(), shutdown).await
+}
+
+/// [`run`] with the connection bounds of a configuration (see [`crate::server`]).
+pub async fn run_with(
+    listener: TcpListener,
+    router: Router,
+    limits: crate::server::ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::server::serve(listener, router, limits, shutdown, SHUTDOWN_GRACE).await
 }
 
 /// How long a shutdown waits for in-flight requests and open streams.

@@ -117,10 +117,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("Created account `default` on the free plan. Its API key (shown once, store it now):");
         println!("{key}");
     }
+    let limits = state.config.connection_limits();
     let router = app::build_router(state)?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "OpenClaw server listening");
-    app::run(listener, router, async {
+    app::run_with(listener, router, limits, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })

@@ -26,12 +26,26 @@ pub struct Config {
     /// GraphQL query depth and complexity limits.
     pub graphql_max_depth: usize,
     pub graphql_max_complexity: usize,
+    /// Bounds on a GraphQL document checked before it is parsed or validated (see `graphql::document_limits`):
+    /// its size in bytes, its lexical tokens, the nesting of its brackets (selection sets, arguments, list and
+    /// object values) and of fragment spreads, and its fields with every fragment expanded.
+    pub graphql_max_document_bytes: usize,
+    pub graphql_max_tokens: usize,
+    pub graphql_max_nesting: usize,
+    pub graphql_max_fields: usize,
     /// How long a verified API key stays cached before it is looked up again (revocation delay on other processes).
     pub api_key_cache_secs: u64,
     /// Create a default account and print its key when the database has no accounts.
     pub bootstrap_account: bool,
-    /// A `graphql-transport-ws` client must send `connection_init` within this time (else close 4408).
+    /// A WebSocket client (either protocol) must send `connection_init` within this time (else close 4408).
     pub ws_connection_init_timeout_ms: u64,
+    /// Connections open at once (HTTP and WebSocket); past it no more are accepted until one closes.
+    pub max_connections: usize,
+    /// An HTTP/1 client must send a request's headers within this time; also how long an idle keep-alive
+    /// connection is kept.
+    pub http_header_read_timeout_ms: u64,
+    /// A request body that sends nothing for this long is cut off.
+    pub http_body_read_timeout_ms: u64,
     /// Model providers by name (`[providers.openai]`, `[providers.ollama]`…); an agent's `provider/name` model
     /// picks one. `echo` is always available.
     pub providers: BTreeMap<String, ProviderConfig>,
@@ -131,9 +145,16 @@ impl Default for Config {
             db_max_connections: 16,
             graphql_max_depth: 16,
             graphql_max_complexity: 5000,
+            graphql_max_document_bytes: 100_000,
+            graphql_max_tokens: 15_000,
+            graphql_max_nesting: 64,
+            graphql_max_fields: 2_000,
             api_key_cache_secs: 30,
             bootstrap_account: true,
             ws_connection_init_timeout_ms: 10_000,
+            max_connections: 10_000,
+            http_header_read_timeout_ms: 30_000,
+            http_body_read_timeout_ms: 30_000,
             providers: BTreeMap::new(),
             fallback_provider: "echo".to_owned(),
             echo_token_delay_ms: 20,
@@ -189,9 +210,16 @@ const ENV_KEYS: &[&str] = &[
     "db_max_connections",
     "graphql_max_depth",
     "graphql_max_complexity",
+    "graphql_max_document_bytes",
+    "graphql_max_tokens",
+    "graphql_max_nesting",
+    "graphql_max_fields",
     "api_key_cache_secs",
     "bootstrap_account",
     "ws_connection_init_timeout_ms",
+    "max_connections",
+    "http_header_read_timeout_ms",
+    "http_body_read_timeout_ms",
     "fallback_provider",
     "echo_token_delay_ms",
     "max_message_chars",
@@ -257,6 +285,14 @@ impl Config {
     /// The fallback provider's name, if falling back is enabled.
     pub fn fallback(&self) -> Option<String> {
         Some(self.fallback_provider.clone()).filter(|name| !name.is_empty())
+    }
+
+    /// The bounds of the server loop.
+    pub fn connection_limits(&self) -> crate::server::ConnectionLimits {
+        crate::server::ConnectionLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: Duration::from_millis(self.http_header_read_timeout_ms.max(1)),
+        }
     }
 
     pub fn jwt_ttl(&self) -> Duration {

@@ -34,6 +34,8 @@ pub mod playground;
 pub mod rest;
 /// Agent runs: reply generation detached from clients, run logs, replay.
 pub mod runs;
+/// The HTTP server loop and its connection bounds.
+pub mod server;
 /// Business rules, one module per resource.
 pub mod services;
 /// Skills as tools: the built-in implementations and the toolbox a run offers the model.

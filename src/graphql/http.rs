@@ -302,31 +302,32 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 
 /// A POST per the GraphQL multipart request spec (`operations`, `map`, then the files): one operation whose
 /// `Upload` variables are files, each streamed to a temporary file (never held in memory) and at most
-/// `OPENCLAW_FILE_MAX_BYTES`. Credentials are headers, so a cross-site form cannot forge one.
+/// `OPENCLAW_FILE_MAX_BYTES`; `operations` and `map` are held to the JSON body limit. Credentials are headers, so
+/// a cross-site form cannot forge one.
 async fn read_multipart(state: &HttpState, headers: &HeaderMap, body: Body, media: MediaType) -> Result<Parsed, Response> {
-    use futures_util::TryStreamExt;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let limit = usize::try_from(state.app.config.file_max_bytes).unwrap_or(usize::MAX);
-    let options = async_graphql::http::MultipartOptions::default().max_file_size(limit).max_num_files(16);
-    let reader = body.into_data_stream().map_err(std::io::Error::other).into_async_read();
-    let request = async_graphql::http::receive_batch_body(content_type, reader, options)
-        .await
-        .map_err(|err| {
-            let (status, code) = match &err {
-                async_graphql::ParseRequestError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-                _ => (StatusCode::BAD_REQUEST, "invalid_multipart"),
-            };
-            request_error(status, media, code, err.to_string())
-        })?;
-    let request = request.into_single().map_err(|_| {
-        request_error(StatusCode::BAD_REQUEST, media, "invalid_multipart", "send one operation per multipart request")
+    use super::multipart::{MultipartError, MultipartLimits, read};
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let limits = MultipartLimits {
+        json_bytes: state.app.config.body_limit_bytes,
+        file_bytes: state.app.config.file_max_bytes,
+        max_files: 16,
+    };
+    let request = read(content_type, body, limits).await.map_err(|err| match err {
+        MultipartError::TooLarge { .. } => request_error(StatusCode::PAYLOAD_TOO_LARGE, media, "payload_too_large", err.to_string()),
+        MultipartError::Invalid(_) => request_error(StatusCode::BAD_REQUEST, media, "invalid_multipart", err.to_string()),
+        MultipartError::Io(io) => app_error(AppError::Internal(io.into()), media),
     })?;
-    Ok(Parsed::One(Params {
-        query: request.query.clone(),
-        operation_name: request.operation_name.clone(),
-        variables: request.variables.clone(),
-        prepared: Some(Box::new(request)),
-    }))
+    let mut params = params_from(&request.operations)
+        .map_err(|message| request_error(StatusCode::BAD_REQUEST, media, "invalid_request", message))?;
+    let mut prepared = async_graphql::Request::new(params.query.clone()).variables(params.variables.clone());
+    for (paths, upload) in request.files {
+        for path in paths {
+            let copy = upload.try_clone().map_err(|io| app_error(AppError::Internal(io.into()), media))?;
+            prepared.set_upload(&path, copy);
+        }
+    }
+    params.prepared = Some(Box::new(prepared));
+    Ok(Parsed::One(params))
 }
 
 /// `GET|POST /v2/graphql`.
@@ -352,13 +353,14 @@ pub async fn graphql_http(
         );
     };
     let media = mode.json_media();
-    let parsed = match read_params(&state, &method, &headers, raw_query.as_deref(), body, media).await {
-        Ok(parsed) => parsed,
-        Err(response) => return response,
-    };
+    // Credentials first: nothing of an unauthenticated request's body is read.
     let principal = match state.app.auth.from_request(&headers, known).await {
         Ok(principal) => principal,
         Err(err) => return app_error(err, media),
+    };
+    let parsed = match read_params(&state, &method, &headers, raw_query.as_deref(), body, media).await {
+        Ok(parsed) => parsed,
+        Err(response) => return response,
     };
     let params = match parsed {
         Parsed::One(params) => params,
@@ -366,7 +368,7 @@ pub async fn graphql_http(
     };
     let document = match state.documents.parse(&params.query) {
         Ok(document) => document,
-        Err(err) => return document_errors(mode, &errors::parse_error(err).errors),
+        Err(err) => return document_errors(mode, &err.into_response().errors),
     };
     let kind = operation_kind(&document, params.operation_name.as_deref());
     let streaming = matches!(mode, Mode::EventStream { .. });
@@ -421,7 +423,7 @@ async fn execute_batch(
         let document = match state.documents.parse(&params.query) {
             Ok(document) => document,
             Err(err) => {
-                results.push(result_json(None, &errors::parse_error(err).errors));
+                results.push(result_json(None, &err.into_response().errors));
                 continue;
             }
         };

@@ -1,11 +1,13 @@
 //! The GraphQL API — the primary model of the server. REST routes execute the same schema.
 pub mod context;
+pub mod document_limits;
 pub mod documents;
 pub mod errors;
 pub mod guards;
 pub mod http;
 pub mod inputs;
 pub mod loaders;
+pub mod multipart;
 pub mod mutation;
 pub mod ordering;
 pub mod query;

@@ -1,6 +1,10 @@
 //! GraphQL operations pay their cost: the complexity async-graphql computes while validating (every field 1
-//! unless it says otherwise, lists multiplied by their `limit`). One huge query therefore cannot slip under a
-//! per-request limit. The cost is reported in the response's `extensions.cost`.
+//! unless it says otherwise, lists multiplied by their `limit`), and never less than the number of fields the
+//! operations select with their fragments expanded (so 2,000 aliases of a free field are not free). One huge query
+//! therefore cannot slip under a per-request limit. The cost is reported in the response's `extensions.cost`.
+//!
+//! Before any of that, the document is held to the [`DocumentLimits`] — on every path, including documents that
+//! arrive over WebSocket and so are parsed by async-graphql itself.
 use std::sync::{Arc, Mutex};
 
 use async_graphql::{
@@ -10,7 +14,12 @@ use async_graphql::{
 };
 
 use super::{RateSlot, RateState, headers};
-use crate::{app::AppState, auth::Principal, error::AppError};
+use crate::{
+    app::AppState,
+    auth::Principal,
+    error::AppError,
+    graphql::document_limits::{DocumentLimits, check_document, check_text},
+};
 
 /// Put in a request's data by the REST layer: a REST call costs 1 whatever document runs behind it.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +39,8 @@ struct CostExtension {
     cost: Mutex<Option<(usize, u32, Option<u32>)>>,
     /// Subscriptions pay when they start; their events do not repeat the cost.
     subscription: std::sync::atomic::AtomicBool,
+    /// Fields the document's operations select, fragments expanded: the least the operation costs.
+    fields: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait::async_trait]
@@ -41,7 +52,15 @@ impl Extension for CostExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        let limits = ctx.data_opt::<AppState>().map(|app| DocumentLimits::from_config(&app.config));
+        if let Some(limits) = &limits {
+            check_text(query, limits).map_err(|limit| limit.to_server_error())?;
+        }
         let document = next.run(ctx, query, variables).await?;
+        if let Some(limits) = &limits {
+            let fields = check_document(&document, limits).map_err(|limit| limit.to_server_error())?;
+            self.fields.store(fields, std::sync::atomic::Ordering::Relaxed);
+        }
         let subscription = document.operations.iter().all(|(_, op)| op.node.ty == OperationType::Subscription);
         self.subscription.store(subscription, std::sync::atomic::Ordering::Relaxed);
         Ok(document)
@@ -59,7 +78,7 @@ impl Extension for CostExtension {
         let (Some(app), Some(principal)) = (ctx.data_opt::<AppState>(), ctx.data_opt::<Principal>()) else {
             return Ok(result);
         };
-        let complexity = result.complexity.max(1);
+        let complexity = result.complexity.max(self.fields.load(std::sync::atomic::Ordering::Relaxed)).max(1);
         let cost = u32::try_from(complexity).unwrap_or(u32::MAX);
         // An operation that costs more than the whole minute's allowance can never run: no retry would help.
         if let Some(limit) = app.limiter.per_minute(principal)

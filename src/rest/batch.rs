@@ -86,7 +86,8 @@ pub async fn batch(
     let Some(router) = state.router.get().cloned() else {
         return fail(AppError::Internal(anyhow::anyhow!("batch router not initialised")));
     };
-    let batch = Batch { router, headers: &headers, request_id: &request_id };
+    let resolve_limit = state.app.config.body_limit_bytes;
+    let batch = Batch { router, resolve_limit, headers: &headers, request_id: &request_id };
     if request.atomic {
         return atomic(&state, &batch, request.operations).await;
     }
@@ -106,6 +107,8 @@ pub struct BatchOperation;
 /// What every operation of one batch shares.
 struct Batch<'a> {
     router: axum::Router,
+    /// The most bytes an operation's references may add to it: the request-body limit.
+    resolve_limit: usize,
     headers: &'a HeaderMap,
     request_id: &'a str,
 }
@@ -113,7 +116,7 @@ struct Batch<'a> {
 impl Batch<'_> {
     /// Runs one operation through the router (inside `work`'s transaction when the batch is atomic).
     async fn run(&self, index: usize, operation: &Operation, results: &[Value], work: Option<&UnitOfWork>) -> Value {
-        let (method, uri, body) = match prepare(operation, results) {
+        let (method, uri, body) = match prepare(operation, results, self.resolve_limit) {
             Ok(prepared) => prepared,
             Err(message) => return json!({ "status": 400, "body": error_body("invalid_operation", &message, self.request_id) }),
         };
@@ -235,11 +238,13 @@ fn error_body(code: &str, message: &str, request_id: &str) -> Value {
     json!({ "error": { "code": code, "message": message, "requestId": request_id } })
 }
 
-/// The operation's method, URI and body, references resolved.
-fn prepare(operation: &Operation, results: &[Value]) -> Result<(Method, String, Option<Value>), String> {
+/// The operation's method, URI and body, references resolved. What the references add is held to `limit` bytes
+/// (a body that repeats a 100 KB reference thousands of times would otherwise multiply memory).
+fn prepare(operation: &Operation, results: &[Value], limit: usize) -> Result<(Method, String, Option<Value>), String> {
     let method = Method::from_bytes(operation.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| format!("unknown method `{}`", operation.method))?;
-    let path = match resolve_string(&operation.path, results)? {
+    let mut resolver = Resolver { results, left: limit, limit };
+    let path = match resolver.string(&operation.path)? {
         Value::String(path) => path,
         other => other.to_string(),
     };
@@ -254,7 +259,7 @@ fn prepare(operation: &Operation, results: &[Value]) -> Result<(Method, String, 
     if route_path.ends_with("/stream") {
         return Err("streams are not available inside a batch; read the message instead".into());
     }
-    let body = operation.body.as_ref().map(|b| resolve(b, results)).transpose()?;
+    let body = operation.body.as_ref().map(|b| resolver.value(b)).transpose()?;
     // Checked after references are resolved, so `"stream": "{{0.body.flag}}"` cannot slip through.
     if body.as_ref().and_then(|b| b.get("stream")).is_some_and(|flag| !matches!(flag, Value::Bool(false) | Value::Null)) {
         return Err("streaming responses are not available inside a batch; send `stream: false`".into());
@@ -262,57 +267,90 @@ fn prepare(operation: &Operation, results: &[Value]) -> Result<(Method, String, 
     Ok((method, uri, body))
 }
 
-fn resolve(value: &Value, results: &[Value]) -> Result<Value, String> {
-    Ok(match value {
-        Value::String(text) => resolve_string(text, results)?,
-        Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, results)).collect::<Result<_, _>>()?),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), resolve(v, results)?))).collect::<Result<_, String>>()?)
-        }
-        other => other.clone(),
-    })
+/// Resolves `{{N.path}}` references against earlier results, within a byte budget.
+struct Resolver<'a> {
+    results: &'a [Value],
+    left: usize,
+    limit: usize,
 }
 
-/// Replaces `{{N.path.to.value}}` references in a string.
-fn resolve_string(text: &str, results: &[Value]) -> Result<Value, String> {
-    let trimmed = text.trim();
-    if let Some(inner) = trimmed.strip_prefix("{{").and_then(|t| t.strip_suffix("}}"))
-        && !inner.contains("{{")
-    {
-        return lookup(inner.trim(), results);
+impl Resolver<'_> {
+    fn value(&mut self, value: &Value) -> Result<Value, String> {
+        Ok(match value {
+            Value::String(text) => self.string(text)?,
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.value(v)).collect::<Result<_, _>>()?),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| Ok((k.clone(), self.value(v)?))).collect::<Result<_, String>>()?)
+            }
+            other => other.clone(),
+        })
     }
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find("}}").ok_or_else(|| format!("unclosed reference in `{text}`"))?;
-        match lookup(after[..end].trim(), results)? {
-            Value::String(s) => out.push_str(&s),
-            other => out.push_str(&other.to_string()),
+
+    /// Replaces `{{N.path.to.value}}` references in a string.
+    fn string(&mut self, text: &str) -> Result<Value, String> {
+        let trimmed = text.trim();
+        if let Some(inner) = trimmed.strip_prefix("{{").and_then(|t| t.strip_suffix("}}"))
+            && !inner.contains("{{")
+        {
+            return self.lookup(inner.trim());
         }
-        rest = &after[end + 2..];
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find("}}").ok_or_else(|| format!("unclosed reference in `{text}`"))?;
+            match self.lookup(after[..end].trim())? {
+                Value::String(s) => out.push_str(&s),
+                other => out.push_str(&other.to_string()),
+            }
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        Ok(Value::String(out))
     }
-    out.push_str(rest);
-    Ok(Value::String(out))
+
+    fn lookup(&mut self, reference: &str) -> Result<Value, String> {
+        let mut parts = reference.split('.');
+        let index: usize = parts
+            .next()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("`{{{{{reference}}}}}` must start with an operation index"))?;
+        let mut value = self.results.get(index).ok_or_else(|| {
+            format!("`{{{{{reference}}}}}` refers to operation {index}, which has not run before this one")
+        })?;
+        for part in parts {
+            value = match value {
+                Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+                Value::Object(map) => map.get(part),
+                _ => None,
+            }
+            .ok_or_else(|| format!("`{{{{{reference}}}}}` does not exist in operation {index}'s result"))?;
+        }
+        // Measured before it is copied: the copy is what the budget protects.
+        let size = serialized_len(value);
+        self.left = self.left.checked_sub(size).ok_or_else(|| {
+            format!("the references of this operation resolve to more than {} bytes", self.limit)
+        })?;
+        Ok(value.clone())
+    }
 }
 
-fn lookup(reference: &str, results: &[Value]) -> Result<Value, String> {
-    let mut parts = reference.split('.');
-    let index: usize = parts
-        .next()
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("`{{{{{reference}}}}}` must start with an operation index"))?;
-    let mut value = results.get(index).ok_or_else(|| format!("`{{{{{reference}}}}}` refers to operation {index}, which has not run before this one"))?;
-    for part in parts {
-        value = match value {
-            Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
-            Value::Object(map) => map.get(part),
-            _ => None,
+/// The length of a value's JSON text, counted without building it.
+fn serialized_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
         }
-        .ok_or_else(|| format!("`{{{{{reference}}}}}` does not exist in operation {index}'s result"))?;
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
-    Ok(value.clone())
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 async fn run(router: axum::Router, call: Request<Body>) -> Value {
@@ -334,4 +372,24 @@ async fn run(router: axum::Router, call: Request<Body>) -> Value {
         result["headers"] = Value::Object(returned);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_resolved_within_a_budget() {
+        let big = "x".repeat(100_000);
+        let results = vec![json!({"status": 201, "body": {"id": "a-1", "text": big}})];
+        let operation = |body: Value| Operation { method: "POST".into(), path: "/agents".into(), body: Some(body), headers: None };
+        let (_, _, body) = prepare(&operation(json!({"id": "{{0.body.id}}", "n": "{{0.status}}"})), &results, 1_000_000)
+            .expect("resolves");
+        assert_eq!(body, Some(json!({"id": "a-1", "n": 201})));
+        let repeated: Vec<Value> = (0..8_000).map(|_| json!("{{0.body.text}}")).collect();
+        let err = prepare(&operation(Value::Array(repeated)), &results, 1_000_000).expect_err("over budget");
+        assert!(err.contains("more than 1000000 bytes"), "{err}");
+        let interpolated = "{{0.body.text}}".repeat(20);
+        assert!(prepare(&operation(json!({"t": interpolated})), &results, 1_000_000).is_err());
+    }
 }

@@ -162,11 +162,12 @@ pub async fn spawn_sibling(app: &TestApp, tweak: impl FnOnce(&mut Config)) -> Te
 async fn serve(config: Config, db: Option<TestDb>) -> TestApp {
     let state = AppState::build(config).await.unwrap();
     let router = app::build_router(state.clone()).unwrap();
+    let limits = state.config.connection_limits();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        app::run(listener, router, async {
+        app::run_with(listener, router, limits, async {
             let _ = rx.await;
         })
         .await
