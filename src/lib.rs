@@ -6,6 +6,8 @@ pub mod analysis;
 pub mod app;
 /// Authentication: API keys, JWT access tokens, principals.
 pub mod auth;
+/// Reading request bodies within their size and time limits.
+pub mod body;
 /// The command-line interface.
 pub mod cli;
 /// Layered configuration.

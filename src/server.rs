@@ -69,10 +69,17 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let service = router.clone().map_request(|request: Request<Incoming>| request.map(Body::new));
         let service = TowerToHyperService::new(service.map_err(|never: Infallible| match never {}));
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-        let connection = graceful.watch(connection);
+        let (builder, watcher, first_bytes) = (builder.clone(), graceful.watcher(), limits.header_read_timeout);
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            // hyper reads the first bytes (to tell HTTP/1 from HTTP/2) without a timer of its own: a client that
+            // connects and sends nothing is let go here.
+            let mut first = [0u8; 1];
+            if !matches!(tokio::time::timeout(first_bytes, stream.peek(&mut first)).await, Ok(Ok(1..))) {
+                drop(permit);
+                return;
+            }
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(err) = watcher.watch(connection).await {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
             drop(permit);

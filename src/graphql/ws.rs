@@ -21,7 +21,7 @@ use futures_util::{SinkExt, StreamExt};
 
 use super::{
     request_data,
-    ws_guard::{ProtocolState, guard_incoming},
+    ws_guard::{ProtocolState, guard_incoming, legacy_init_timeout},
 };
 use crate::{app::HttpState, auth::Principal, error::AppError};
 
@@ -89,16 +89,16 @@ async fn serve(
         Ok(data)
     };
     let sink = out.clone().sink_map_err(|_| axum::Error::new(std::io::Error::other("connection writer stopped")));
+    let timeout = Duration::from_millis(state.app.config.ws_connection_init_timeout_ms);
     if transport_ws {
-        let timeout = Duration::from_millis(state.app.config.ws_connection_init_timeout_ms);
         let input = guard_incoming(socket_stream, protocol_state, out, timeout);
         GraphQLWebSocket::new_with_pair(sink, Box::pin(input), state.schema.clone(), protocol)
             .on_connection_init(on_init)
             .serve()
             .await;
     } else {
-        drop(out);
-        GraphQLWebSocket::new_with_pair(sink, socket_stream, state.schema.clone(), protocol)
+        let input = legacy_init_timeout(socket_stream, out, timeout);
+        GraphQLWebSocket::new_with_pair(sink, Box::pin(input), state.schema.clone(), protocol)
             .on_connection_init(on_init)
             .serve()
             .await;

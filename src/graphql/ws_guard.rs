@@ -125,6 +125,45 @@ where
     }
 }
 
+/// For the legacy `graphql-ws` protocol, which has no rules to enforce beyond this one: a client that does not send
+/// `connection_init` within `init_timeout` is closed (4408, as the newer protocol does), so sockets that never
+/// authenticate cannot pile up.
+pub fn legacy_init_timeout<S>(
+    mut input: S,
+    mut out: mpsc::Sender<Message>,
+    init_timeout: Duration,
+) -> impl Stream<Item = Result<Message, axum::Error>>
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    async_stream::stream! {
+        let deadline = tokio::time::Instant::now() + init_timeout;
+        let mut initialised = false;
+        loop {
+            let next = if initialised {
+                input.next().await
+            } else {
+                match tokio::time::timeout_at(deadline, input.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        let _ = out.send(close(4408, "Connection initialisation timeout".into())).await;
+                        break;
+                    }
+                }
+            };
+            let Some(message) = next else { break };
+            if let Ok(Message::Text(text)) = &message
+                && serde_json::from_str::<Value>(text)
+                    .ok()
+                    .is_some_and(|m| m.get("type").and_then(Value::as_str) == Some("connection_init"))
+            {
+                initialised = true;
+            }
+            yield message;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,9 +63,9 @@ pub async fn batch(
         Ok(principal) => principal,
         Err(err) => return fail(err),
     };
-    let bytes = match axum::body::to_bytes(body, state.app.config.body_limit_bytes).await {
+    let bytes = match crate::body::read(body, state.app.config.body_limit_bytes).await {
         Ok(bytes) => bytes,
-        Err(_) => return fail(AppError::PayloadTooLarge { limit: state.app.config.body_limit_bytes }),
+        Err(err) => return fail(err),
     };
     let request: BatchRequest = match serde_json::from_slice(&bytes) {
         Ok(request) => request,

@@ -132,9 +132,9 @@ async fn execute(State(state): State<HttpState>, compiled: &CompiledRoute, call:
         Err(err) => return problem::from_app_error(err, &request_id),
     };
     let limit = state.app.config.body_limit_bytes;
-    let bytes = match axum::body::to_bytes(body, limit).await {
+    let bytes = match crate::body::read(body, limit).await {
         Ok(bytes) => bytes,
-        Err(_) => return problem::from_app_error(AppError::PayloadTooLarge { limit }, &request_id),
+        Err(err) => return problem::from_app_error(err, &request_id),
     };
     let key = match idempotency::key_of(route, &call.headers) {
         Ok(key) => key,

@@ -18,6 +18,7 @@ mod graphql;
 mod graphql_http_audit;
 mod graphql_sse;
 mod health;
+mod hostile;
 mod knowledge;
 mod limits;
 mod llm_openai;
