@@ -80,14 +80,17 @@ enum Edge {
     Definition,
 }
 
-/// A subschema: where it is (a canonical JSON pointer) and what it leads to.
+/// A subschema: what it leads to (its location is `Walk::pointers` at the same index).
 struct Node {
     edges: Vec<(Edge, usize)>,
 }
 
+/// The subschemas of one document, found breadth-first from the root and from every `$ref` target.
 struct Walk<'a> {
     root: &'a Value,
+    /// Draft 4 spells `$id` as `id`.
     draft4: bool,
+    /// Canonical JSON pointer (RFC 6901, `""` for the root) → node index.
     ids: HashMap<String, usize>,
     pointers: Vec<String>,
     nodes: Vec<Node>,
@@ -262,7 +265,9 @@ impl<'a> Walk<'a> {
         if let Some(Value::Object(patterns)) = schema.get("patternProperties")
             && patterns.keys().any(|pattern| long(pattern))
         {
-            return Err(format!("a `patternProperties` pattern at `#{pointer}` is longer than {MAX_PATTERN_BYTES} bytes"));
+            return Err(format!(
+                "a `patternProperties` pattern at `#{pointer}` is longer than {MAX_PATTERN_BYTES} bytes"
+            ));
         }
         Ok(())
     }
@@ -314,8 +319,11 @@ fn in_place_cycle(walk: &Walk) -> Result<(), String> {
                 }
                 Mark::Open => {
                     let from = stack.iter().position(|&(n, _)| n == to).unwrap_or(0);
-                    let chain: Vec<String> =
-                        stack[from..].iter().map(|&(n, _)| format!("#{}", walk.pointers[n])).chain([format!("#{}", walk.pointers[to])]).collect();
+                    let chain: Vec<String> = stack[from..]
+                        .iter()
+                        .map(|&(n, _)| format!("#{}", walk.pointers[n]))
+                        .chain([format!("#{}", walk.pointers[to])])
+                        .collect();
                     return Err(format!(
                         "has a reference cycle that never moves into the instance ({}): validating it would never end; \
                          recursion must go through `properties`, `items` or another keyword that descends into the instance",
@@ -381,7 +389,8 @@ fn check(schema: &Value) -> Result<(), String> {
     if too_deep(schema, MAX_JSON_DEPTH) {
         return Err(format!("nests JSON more than {MAX_JSON_DEPTH} levels deep"));
     }
-    let draft4 = schema.get("$schema").and_then(Value::as_str).is_some_and(|s| s.contains("draft-04") || s.contains("draft-03"));
+    let draft4 =
+        schema.get("$schema").and_then(Value::as_str).is_some_and(|s| s.contains("draft-04") || s.contains("draft-03"));
     let mut walk = Walk { root: schema, draft4, ids: HashMap::new(), pointers: Vec::new(), nodes: Vec::new(), refs: 0 };
     let mut queue = Vec::new();
     walk.node(String::new(), 0, &mut queue)?;
@@ -422,8 +431,13 @@ mod tests {
 
     #[test]
     fn refuses_a_two_step_reference_cycle() {
-        let message = refused(json!({"type":"object","$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}));
-        assert!(message.contains("cycle") && message.contains("#/$defs/a") && message.contains("#/$defs/b"), "{message}");
+        let message = refused(
+            json!({"type":"object","$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}),
+        );
+        assert!(
+            message.contains("cycle") && message.contains("#/$defs/a") && message.contains("#/$defs/b"),
+            "{message}"
+        );
         // Through combinators it is the same loop.
         let message = refused(json!({"type":"object","$defs":{"a":{"allOf":[{"$ref":"#/$defs/b"}]},
                                      "b":{"anyOf":[{"not":{"$ref":"#/$defs/a"}}]}}, "properties":{"x":{"$ref":"#/$defs/a"}}}));
@@ -437,7 +451,10 @@ mod tests {
         assert!(refused(json!({"$ref":"#"})).contains("cycle"));
         assert!(refused(json!({"type":"object","allOf":[{"$ref":"#"}]})).contains("cycle"));
         // Two spellings of one location are one node.
-        assert!(refused(json!({"type":"object","$defs":{"a b":{"$ref":"#/$defs/a%20b"}},"$ref":"#/$defs/a b"})).contains("cycle"));
+        assert!(
+            refused(json!({"type":"object","$defs":{"a b":{"$ref":"#/$defs/a%20b"}},"$ref":"#/$defs/a b"}))
+                .contains("cycle")
+        );
     }
 
     #[test]
@@ -454,15 +471,29 @@ mod tests {
     #[test]
     fn refuses_unresolvable_and_remote_references() {
         assert!(refused(json!({"type":"object","$ref":"#/$defs/missing"})).contains("does not resolve"));
-        assert!(refused(json!({"type":"object","properties":{"a":{"$ref":"#/properties/b"}}})).contains("does not resolve"));
-        for remote in ["http://127.0.0.1:9/schema.json", "https://example.com/s#/a", "file:///etc/passwd", "urn:x:y", "other.json#/a"] {
+        assert!(
+            refused(json!({"type":"object","properties":{"a":{"$ref":"#/properties/b"}}})).contains("does not resolve")
+        );
+        for remote in [
+            "http://127.0.0.1:9/schema.json",
+            "https://example.com/s#/a",
+            "file:///etc/passwd",
+            "urn:x:y",
+            "other.json#/a",
+        ] {
             let message = refused(json!({"type":"object","properties":{"a":{"$ref":remote}}}));
             assert!(message.contains("not a local reference"), "{remote}: {message}");
         }
-        assert!(refused(json!({"type":"object","$ref":"#anchor","$defs":{"a":{"$anchor":"anchor"}}})).contains("JSON pointer"));
+        assert!(
+            refused(json!({"type":"object","$ref":"#anchor","$defs":{"a":{"$anchor":"anchor"}}}))
+                .contains("JSON pointer")
+        );
         assert!(refused(json!({"type":"object","$dynamicRef":"#"})).contains("not supported"));
         // A nested `$id` would make `#/…` point into a remote resource.
-        assert!(refused(json!({"type":"object","properties":{"a":{"$id":"http://example.com/x","$ref":"#/b"}}})).contains("$id"));
+        assert!(
+            refused(json!({"type":"object","properties":{"a":{"$id":"http://example.com/x","$ref":"#/b"}}}))
+                .contains("$id")
+        );
     }
 
     /// A `$schema` the crate does not know makes it look the meta-schema up: the retriever refuses, and nothing
@@ -473,7 +504,11 @@ mod tests {
         listener.set_nonblocking(true).expect("non-blocking");
         let url = format!("http://{}/meta.json", listener.local_addr().expect("an address"));
         refused(json!({"$schema": url, "type":"object"}));
-        assert_eq!(listener.accept().map(|_| ()).map_err(|e| e.kind()), Err(std::io::ErrorKind::WouldBlock), "no connection");
+        assert_eq!(
+            listener.accept().map(|_| ()).map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::WouldBlock),
+            "no connection"
+        );
     }
 
     #[test]
@@ -514,8 +549,10 @@ mod tests {
         assert!(message.contains("expands"), "{message}");
         assert!(started.elapsed() < Duration::from_secs(1), "the count itself is linear");
         // A short chain is fine.
-        accepted(json!({"type":"object","$defs":{"a":{"type":"string"},"b":{"allOf":[{"$ref":"#/$defs/a"},{"$ref":"#/$defs/a"}]}},
-                        "properties":{"x":{"$ref":"#/$defs/b"},"y":{"$ref":"#/$defs/b"}}}));
+        accepted(
+            json!({"type":"object","$defs":{"a":{"type":"string"},"b":{"allOf":[{"$ref":"#/$defs/a"},{"$ref":"#/$defs/a"}]}},
+                        "properties":{"x":{"$ref":"#/$defs/b"},"y":{"$ref":"#/$defs/b"}}}),
+        );
     }
 
     #[test]
@@ -540,6 +577,21 @@ mod tests {
         // them (and backtrack), the linear one cannot express them.
         assert!(refused(json!({"type":"string","pattern":"^(a+)+\\1$"})).contains("not a valid JSON Schema"));
         assert!(refused(json!({"type":"string","pattern":"^(?=(a+)+b)"})).contains("not a valid JSON Schema"));
+    }
+
+    /// The catalog's install schemas go through the same path at install time: they must all pass.
+    #[test]
+    fn every_catalog_config_schema_passes() {
+        let catalog: Vec<Value> =
+            serde_json::from_str(include_str!("../../migration/src/catalog.json")).expect("catalog");
+        let mut seen = 0;
+        for skill in &catalog {
+            for (version, schema) in skill["versions"].as_object().expect("versions") {
+                compile("configSchema", schema).unwrap_or_else(|err| panic!("{} {version}: {err}", skill["id"]));
+                seen += 1;
+            }
+        }
+        assert!(seen > 10, "{seen}");
     }
 
     #[test]

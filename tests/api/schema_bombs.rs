@@ -82,14 +82,38 @@ async fn bomb_schemas_are_refused_at_registration_and_the_server_stays_up(backen
     let bombs = [
         ("a → b → a", cycle(), "cycle"),
         ("self", json!({ "type": "object", "allOf": [{ "$ref": "#" }] }), "cycle"),
-        ("unresolvable", json!({ "type": "object", "properties": { "a": { "$ref": "#/$defs/nope" } } }), "does not resolve"),
-        ("remote", json!({ "type": "object", "properties": { "a": { "$ref": "http://127.0.0.1:9/s.json" } } }), "not a local reference"),
-        ("file", json!({ "type": "object", "properties": { "a": { "$ref": "file:///etc/passwd" } } }), "not a local reference"),
-        ("fan-out", json!({ "type": "object", "$defs": fan_out, "properties": { "x": { "$ref": "#/$defs/d0" } } }), "expands"),
+        (
+            "unresolvable",
+            json!({ "type": "object", "properties": { "a": { "$ref": "#/$defs/nope" } } }),
+            "does not resolve",
+        ),
+        (
+            "remote",
+            json!({ "type": "object", "properties": { "a": { "$ref": "http://127.0.0.1:9/s.json" } } }),
+            "not a local reference",
+        ),
+        (
+            "file",
+            json!({ "type": "object", "properties": { "a": { "$ref": "file:///etc/passwd" } } }),
+            "not a local reference",
+        ),
+        (
+            "fan-out",
+            json!({ "type": "object", "$defs": fan_out, "properties": { "x": { "$ref": "#/$defs/d0" } } }),
+            "expands",
+        ),
         ("deep", json!({ "type": "object", "properties": { "a": deep } }), "deep"),
         ("big", json!({ "type": "object", "description": "x".repeat(40 * 1024) }), "32 KiB"),
-        ("long pattern", json!({ "type": "object", "properties": { "a": { "type": "string", "pattern": "a".repeat(2000) } } }), "longer"),
-        ("backtracking pattern", json!({ "type": "object", "properties": { "a": { "type": "string", "pattern": "^(a+)+\\1$" } } }), "not a valid JSON Schema"),
+        (
+            "long pattern",
+            json!({ "type": "object", "properties": { "a": { "type": "string", "pattern": "a".repeat(2000) } } }),
+            "longer",
+        ),
+        (
+            "backtracking pattern",
+            json!({ "type": "object", "properties": { "a": { "type": "string", "pattern": "^(a+)+\\1$" } } }),
+            "not a valid JSON Schema",
+        ),
     ];
     let before = rss_kib();
     for (name, bomb, says) in bombs {
@@ -137,7 +161,9 @@ async fn a_recursive_tree_schema_registers_installs_and_is_called(backend: Backe
     let arguments = json!({ "name": "root", "children": [{ "name": "leaf", "children": [{ "name": "deeper" }] }] });
     let called = call_tool(&app, &conversation, &tool, arguments.clone()).await;
     assert_eq!(called["result"], json!({ "ok": true, "arguments": arguments }), "{called}");
-    let invalid = call_tool(&app, &conversation, &tool, json!({ "name": "root", "children": [{ "name": "Not Lowercase" }] })).await;
+    let invalid =
+        call_tool(&app, &conversation, &tool, json!({ "name": "root", "children": [{ "name": "Not Lowercase" }] }))
+            .await;
     assert_eq!(invalid["error"]["code"], "invalid_arguments", "{invalid}");
 }
 
@@ -157,7 +183,8 @@ async fn a_stored_bomb_schema_is_refused_at_install_and_call(backend: Backend) {
     let mut stored = stored.into_active_model();
     stored.parameters = Set(Some(cycle()));
     stored.update(db).await.unwrap();
-    let release = entity::skill_version::Entity::find_by_id((id.clone(), "1.0.0".to_owned())).one(db).await.unwrap().unwrap();
+    let release =
+        entity::skill_version::Entity::find_by_id((id.clone(), "1.0.0".to_owned())).one(db).await.unwrap().unwrap();
     let mut release = release.into_active_model();
     release.config_schema = Set(cycle());
     release.update(db).await.unwrap();
