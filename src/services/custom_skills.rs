@@ -74,11 +74,8 @@ fn validate(new: &NewCustomSkill, outbound: &OutboundGuard) -> AppResult<()> {
         if schema.get("type").and_then(Value::as_str) != Some("object") {
             return Err(AppError::validation(field, "must be a JSON Schema with `\"type\": \"object\"`"));
         }
-        jsonschema::validator_for(schema)
-            .map_err(|err| AppError::validation(field, format!("is not a valid JSON Schema: {err}")))?;
-        if schema.to_string().len() > 32 * 1024 {
-            return Err(AppError::validation(field, "must be at most 32 KiB"));
-        }
+        // Bounded (size, depth, local acyclic references, linear-time patterns) before the crate compiles it.
+        super::json_schema::compile(field, schema)?;
     }
     if new.endpoint.len() > 2048 {
         return Err(AppError::validation("endpoint", "must be at most 2048 bytes"));

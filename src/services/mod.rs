@@ -1,5 +1,6 @@
 //! Business rules on SeaORM, one module per resource. No axum or async-graphql here: the GraphQL resolvers
 //! (and through them the REST layer) call these functions with an already-authenticated account id.
+//! A JSON Schema a user supplied is compiled only through [`json_schema::compile`], which bounds it first.
 pub mod accounts;
 pub mod agents;
 pub mod conversations;
@@ -9,6 +10,7 @@ pub mod events;
 pub mod files;
 pub mod fulltext;
 pub mod idempotency;
+pub mod json_schema;
 pub mod knowledge;
 pub mod memories;
 pub mod messages;

@@ -6,8 +6,11 @@ use crate::error::{AppError, AppResult};
 
 /// Validates `config`; on failure names the offending field as `config.a.b` (or `field_prefix.…`).
 pub fn validate(field_prefix: &str, schema: &Value, config: &Value) -> AppResult<()> {
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored skill schema is invalid: {e}")))?;
+    // A schema stored before registration bounded it can still be a bomb: it goes through the same bounds, and
+    // a refusal names the skill's schema rather than the caller's config.
+    let validator = super::json_schema::compile("configSchema", schema).map_err(|err| {
+        AppError::validation(field_prefix, format!("the skill's configSchema cannot be used: {err}"))
+    })?;
     let Some(error) = validator.iter_errors(config).next() else {
         return Ok(());
     };

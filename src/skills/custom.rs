@@ -27,6 +27,11 @@ impl CustomSkill {
     }
 }
 
+fn argument_validator(schema: &Value) -> Result<jsonschema::Validator, ToolError> {
+    crate::services::json_schema::compile("parameters", schema)
+        .map_err(|err| ToolError::Unavailable(format!("its schema cannot be used: {err}")))
+}
+
 #[async_trait]
 impl Skill for CustomSkill {
     fn id(&self) -> &str {
@@ -44,8 +49,8 @@ impl Skill for CustomSkill {
     async fn call(&self, ctx: &ToolContext<'_>, tool: &str, config: &Value, raw: &str) -> Result<Value, ToolError> {
         let arguments = Value::Object(parse_arguments(raw)?);
         if let Some(schema) = &self.skill.parameters {
-            let validator =
-                jsonschema::validator_for(schema).map_err(|err| ToolError::Unavailable(format!("its schema is invalid: {err}")))?;
+            // Through the same bounds as registration: a schema stored before they existed must not blow up.
+            let validator = argument_validator(schema)?;
             if let Some(error) = validator.iter_errors(&arguments).next() {
                 let at = error.instance_path.to_string();
                 let at = if at.is_empty() { String::new() } else { format!(" at `{at}`") };

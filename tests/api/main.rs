@@ -32,6 +32,7 @@ mod playground_e2e;
 mod providers;
 mod receiver;
 mod robustness;
+mod schema_bombs;
 mod seed_snippets;
 mod semantic;
 mod skills;
