@@ -198,6 +198,35 @@ impl MakeRequestId for MakeReqId {
     }
 }
 
+/// Whether a client's `X-Request-Id` may be kept: it is echoed into responses, error bodies and every log line of
+/// the request, so only a short, plain token is (1-128 of `A-Z a-z 0-9 . _ : -`).
+fn acceptable_request_id(value: &[u8]) -> bool {
+    (1..=128).contains(&value.len())
+        && value.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+async fn drop_unacceptable_request_id(mut request: Request) -> Request {
+    let mut ids = request.headers().get_all("x-request-id").iter();
+    let keep = match (ids.next(), ids.next()) {
+        (None, _) => true,
+        (Some(id), None) => acceptable_request_id(id.as_bytes()),
+        // Several ids are as unusable as a bad one: which would the logs and the response carry?
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
+}
+
+async fn no_sniffing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .entry(axum::http::header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    response
+}
+
 pub fn build_router(state: AppState) -> anyhow::Result<Router> {
     let schema = graphql::build_schema(state.clone());
     let routes = Arc::new(CompiledRoutes::compile()?);
@@ -249,7 +278,11 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
                 // One access-log line per request.
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
-        .layer(SetRequestIdLayer::x_request_id(MakeReqId));
+        .layer(SetRequestIdLayer::x_request_id(MakeReqId))
+        // Outermost: an unacceptable client id is dropped before `SetRequestIdLayer`, which then makes a fresh one.
+        .layer(axum::middleware::map_request(drop_unacceptable_request_id))
+        // No response is ever meant to be content-sniffed (JSON, SSE, uploaded files under their stated type).
+        .layer(axum::middleware::map_response(no_sniffing));
     let _ = batch_router.set(router.clone());
     Ok(router)
 }
@@ -297,4 +330,19 @@ async fn openapi(State(state): State<HttpState>) -> Response {
 
 async fn not_found(headers: HeaderMap) -> Response {
     problem::problem(StatusCode::NOT_FOUND, "route_not_found", "no such route", None, problem::request_id(&headers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_request_id;
+
+    #[test]
+    fn only_short_plain_request_ids_are_kept() {
+        for ok in ["a", "req_0193abc", "client-1.2:3", &"x".repeat(128)] {
+            assert!(acceptable_request_id(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["", "a b", "a\tb", "<script>", "réq", "a/b", &"x".repeat(129)] {
+            assert!(!acceptable_request_id(bad.as_bytes()), "{bad}");
+        }
+    }
 }

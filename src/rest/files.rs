@@ -200,6 +200,8 @@ pub async fn content(
     set(header::CONTENT_LENGTH, len.to_string());
     set(header::CONTENT_DISPOSITION, disposition(&file.name));
     set(header::ETAG, etag);
+    // The stored content type is whatever the uploader claimed: a browser must not sniff an upload into HTML.
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned());
     set(header::ACCEPT_RANGES, "bytes".to_owned());
     set(header::CACHE_CONTROL, "private, max-age=3600".to_owned());
     if status == StatusCode::PARTIAL_CONTENT {

@@ -144,7 +144,8 @@ async fn execute(State(state): State<HttpState>, compiled: &CompiledRoute, call:
         return respond(&state, compiled, &call, bytes, principal, None).await;
     };
     let account_id = principal.account_id.clone();
-    let fingerprint = services::idempotency::fingerprint(route.method.as_str(), &concrete_path(route, &call), &bytes);
+    let fingerprint =
+        services::idempotency::Fingerprint::of(route.method.as_str(), &concrete_path(route, &call), &bytes);
     let ttl = chrono::Duration::seconds(i64::try_from(state.app.config.idempotency_ttl_secs).unwrap_or(86_400));
     match services::idempotency::begin(call.db(&state), &account_id, &key, &fingerprint, ttl).await {
         Err(err) => problem::from_app_error(err, &request_id),

@@ -4,9 +4,7 @@
 //! Server errors (5xx) are not remembered, so they can be retried.
 use crate::db::Db;
 use chrono::{Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
 use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, AppResult};
@@ -37,28 +35,72 @@ pub fn validate_key(key: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// A fingerprint of the request: method, path and body bytes.
-pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+/// Marks a fingerprint of the canonical form; stored hashes without it were taken over the raw body bytes (before
+/// the canonical form) and are still honoured until their keys expire.
+const CANONICAL: &str = "v2:";
+
+/// A fingerprint of the request: method, path and body. A JSON body is taken in canonical form (object keys
+/// sorted, no whitespace), so a retry that re-serializes the same JSON in another key order is the same request.
+#[derive(Debug, Clone)]
+pub struct Fingerprint {
+    /// What is stored for a fresh key.
+    current: String,
+    /// The fingerprint as it was computed before the canonical form: raw body bytes, no version marker.
+    legacy: String,
+}
+
+impl Fingerprint {
+    pub fn of(method: &str, path: &str, body: &[u8]) -> Self {
+        let legacy = hash_parts(&[method.as_bytes(), b"\n", path.as_bytes(), b"\n", body]);
+        let current = match canonical_json(body) {
+            Some(canonical) => hash_parts(&[method.as_bytes(), b"\njson\n", path.as_bytes(), b"\n", &canonical]),
+            // Not JSON (empty, multipart, text): only the exact bytes are the same request.
+            None => hash_parts(&[method.as_bytes(), b"\nraw\n", path.as_bytes(), b"\n", body]),
+        };
+        Self { current: format!("{CANONICAL}{current}"), legacy }
+    }
+
+    /// Whether a stored fingerprint names this request.
+    fn matches(&self, stored: &str) -> bool {
+        stored == self.current || (!stored.starts_with(CANONICAL) && stored == self.legacy)
+    }
+}
+
+fn hash_parts(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
-    for part in [method.as_bytes(), b"\n", path.as_bytes(), b"\n", body] {
+    for part in parts {
         hasher.update(part);
     }
     hex::encode(hasher.finalize())
 }
 
-pub async fn begin(
-    db: &Db,
-    account_id: &str,
-    key: &str,
-    request_hash: &str,
-    ttl: Duration,
-) -> AppResult<Begin> {
+/// The body re-serialized with every object's keys sorted, or `None` if it is not JSON.
+fn canonical_json(body: &[u8]) -> Option<Vec<u8>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    serde_json::to_vec(&sorted(value)).ok()
+}
+
+/// Rebuilds objects in key order. Explicit rather than relying on `serde_json::Map` being a `BTreeMap`: a
+/// dependency turning on `preserve_order` would otherwise silently make the fingerprint order-sensitive again.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let ordered: std::collections::BTreeMap<String, serde_json::Value> =
+                map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            serde_json::Value::Object(ordered.into_iter().collect())
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+pub async fn begin(db: &Db, account_id: &str, key: &str, fingerprint: &Fingerprint, ttl: Duration) -> AppResult<Begin> {
     let now = Utc::now();
     for _ in 0..2 {
         let inserted = Entity::insert(idempotency_key::ActiveModel {
             account_id: Set(account_id.to_owned()),
             key: Set(key.to_owned()),
-            request_hash: Set(request_hash.to_owned()),
+            request_hash: Set(fingerprint.current.clone()),
             status: Set(None),
             body: Set(None),
             content_type: Set(None),
@@ -78,7 +120,7 @@ pub async fn begin(
             Entity::delete_by_id((account_id.to_owned(), key.to_owned())).exec(db).await?;
             continue;
         }
-        if existing.request_hash != request_hash {
+        if !fingerprint.matches(&existing.request_hash) {
             return Err(AppError::BadRequest {
                 code: "idempotency_mismatch",
                 message: "this Idempotency-Key was used with a different request; use a new key".into(),
@@ -128,4 +170,35 @@ pub async fn abandon(db: &Db, account_id: &str, key: &str) -> AppResult<()> {
 /// Deletes expired keys (run periodically).
 pub async fn purge_expired(db: &Db) -> AppResult<u64> {
     Ok(Entity::delete_many().filter(Column::ExpiresAt.lte(Utc::now())).exec(db).await?.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_json_in_another_key_order_is_the_same_request() {
+        let a = Fingerprint::of("POST", "/v2/agents", br#"{"name":"x","settings":{"b":1,"a":[{"y":2,"x":1}]}}"#);
+        let b =
+            Fingerprint::of("POST", "/v2/agents", br#"{ "settings": {"a": [{"x": 1, "y": 2}], "b": 1}, "name": "x" }"#);
+        assert!(b.matches(&a.current));
+        let other = Fingerprint::of("POST", "/v2/agents", br#"{"name":"y","settings":{"b":1,"a":[{"y":2,"x":1}]}}"#);
+        assert!(!other.matches(&a.current));
+        // Array order is meaning, not formatting.
+        let swapped = Fingerprint::of("POST", "/v2/agents", br#"{"a":[2,1]}"#);
+        assert!(!swapped.matches(&Fingerprint::of("POST", "/v2/agents", br#"{"a":[1,2]}"#).current));
+        assert!(!a.matches(&Fingerprint::of("POST", "/v2/other", br#"{"name":"x"}"#).current));
+    }
+
+    #[test]
+    fn fingerprints_stored_before_the_canonical_form_still_match_the_same_bytes() {
+        let body = br#"{"name":"x","model":"gpt-4"}"#;
+        let stored_before = hash_parts(&[b"POST", b"\n", b"/v2/agents", b"\n", body]);
+        assert!(Fingerprint::of("POST", "/v2/agents", body).matches(&stored_before));
+        assert!(!Fingerprint::of("POST", "/v2/agents", br#"{"name":"y"}"#).matches(&stored_before));
+        // A non-JSON body is compared byte for byte.
+        let raw = Fingerprint::of("POST", "/v2/files", b"--boundary\r\n");
+        assert!(raw.matches(&Fingerprint::of("POST", "/v2/files", b"--boundary\r\n").current));
+        assert!(!raw.matches(&Fingerprint::of("POST", "/v2/files", b"--boundary \r\n").current));
+    }
 }

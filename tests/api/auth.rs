@@ -85,6 +85,8 @@ async fn expired_forged_none_and_confused_tokens_are_401(backend: Backend) {
     let account = services::accounts::find_or_create(&app.state.db, "tenant-a", Plan::Free).await.unwrap();
     let mut good_claims = claims(300);
     good_claims["sub"] = json!(account.id);
+    // A token is checked against the key it names: the control token names a live key of the account.
+    good_claims["kid"] = json!(services::accounts::list_keys(&app.state.db, Some("tenant-a")).await.unwrap()[0].id);
     let sign = |alg: Algorithm, secret: &str, claims: &Value| {
         jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
     };

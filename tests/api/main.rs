@@ -17,6 +17,7 @@ mod files;
 mod graphql;
 mod graphql_http_audit;
 mod graphql_sse;
+mod hardening;
 mod health;
 mod hostile;
 mod knowledge;
