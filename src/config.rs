@@ -60,6 +60,9 @@ pub struct Config {
     pub stream_heartbeat_secs: u64,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl_secs: u64,
+    /// While its request runs, a key is locked for this long and the lock renewed every third of it; the lock of
+    /// a process that died lapses after it, and a retry then runs the request afresh.
+    pub idempotency_lock_lease_secs: u64,
     /// Private, loopback and link-local addresses outbound requests (webhooks, callbacks, fetched files) may
     /// reach anyway: comma-separated hosts and CIDRs, e.g. `127.0.0.1/32,hooks.internal`.
     pub outbound_allowlist: String,
@@ -161,6 +164,7 @@ impl Default for Config {
             max_message_chars: 32_000,
             stream_heartbeat_secs: 15,
             idempotency_ttl_secs: 24 * 3600,
+            idempotency_lock_lease_secs: 30,
             outbound_allowlist: String::new(),
             webhook_timeout_secs: 10,
             webhook_retry_scale: 1.0,
@@ -225,6 +229,7 @@ const ENV_KEYS: &[&str] = &[
     "max_message_chars",
     "stream_heartbeat_secs",
     "idempotency_ttl_secs",
+    "idempotency_lock_lease_secs",
     "outbound_allowlist",
     "webhook_timeout_secs",
     "webhook_retry_scale",

@@ -20,6 +20,9 @@ pub mod error;
 pub mod events;
 /// Text extraction (txt, md, csv, json, html, pdf) and chunking for retrieval and attachments.
 pub mod extract;
+/// Bounded fuzzing of the parsers clients reach (tests only; the targets live beside their code).
+#[cfg(test)]
+pub mod fuzz;
 /// The GraphQL schema, HTTP and WebSocket transports.
 pub mod graphql;
 /// Prefixed, time-ordered ids.

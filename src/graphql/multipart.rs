@@ -117,3 +117,29 @@ pub async fn read(content_type: &str, body: Body, limits: MultipartLimits) -> Re
     }
     Ok(MultipartRequest { operations, files })
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    #[test]
+    fn fuzz_multipart_reader() {
+        const VOCABULARY: &[&str] = &[
+            "--X", "--X--", "\r\n", "\r\n\r\n", "Content-Disposition: form-data; name=\"operations\"",
+            "Content-Disposition: form-data; name=\"map\"", "Content-Disposition: form-data; name=\"0\"; filename=\"a.txt\"",
+            "Content-Type: text/plain", "{\"query\":\"{ viewer { plan } }\"}", "{\"0\":[\"variables.f\"]}", "hello", "\"", "{", "}",
+        ];
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        let limits = MultipartLimits { json_bytes: 2048, file_bytes: 4096, max_files: 3 };
+        crate::fuzz::run("multipart", VOCABULARY, |input| {
+            let body = Body::from(input.to_vec());
+            if let Ok(request) = runtime.block_on(read("multipart/form-data; boundary=X", body, limits)) {
+                assert!(request.files.len() <= limits.max_files);
+                for (_, upload) in &request.files {
+                    let size = upload.content.metadata().map(|m| m.len()).unwrap_or(0);
+                    assert!(size <= limits.file_bytes, "a file of {size} bytes got through");
+                }
+            }
+        });
+    }
+}

@@ -60,11 +60,14 @@ pub struct Limiter {
     /// Namespaces keys in a shared store (several deployments, or test runs, on one Redis).
     prefix: String,
     store_errors: AtomicU64,
+    /// Token quota reservations of replies running on this instance.
+    reservations: quota::Reservations,
 }
 
 impl Limiter {
     pub fn new(store: Arc<dyn LimitStore>, clock: Clock, plans: PlanTable, enabled: bool, fail_open: bool, prefix: String) -> Self {
-        Self { store, clock, plans, enabled, fail_open, prefix, store_errors: AtomicU64::new(0) }
+        let reservations = quota::Reservations::default();
+        Self { store, clock, plans, enabled, fail_open, prefix, store_errors: AtomicU64::new(0), reservations }
     }
 
     pub fn limits(&self, principal: &Principal) -> &PlanLimits {
@@ -152,22 +155,57 @@ impl Limiter {
     }
 
     /// Refuses to start a model call when the caller's monthly allowance is used up (see [`quota`]).
-    pub async fn check_quota(&self, db: &crate::db::Db, principal: &Principal) -> Result<(), AppError> {
-        if !self.enabled {
-            return Ok(());
-        }
-        quota::check(db, self.limits(principal), &principal.account_id, chrono::Utc::now()).await
+    pub async fn check_quota(self: &Arc<Self>, db: &crate::db::Db, principal: &Principal) -> Result<(), AppError> {
+        self.reserve_quota(db, principal, 0).await.map(drop)
     }
 
-    /// The same check for work that runs without a caller (tasks): the account's plan is read from the database.
-    pub async fn check_account_quota(&self, db: &crate::db::Db, account_id: &str) -> Result<(), AppError> {
+    /// Admits a model call estimated at `estimate` tokens and reserves them until the reply settles (see
+    /// [`quota`]); refuses it when the caller's monthly allowance is used up.
+    pub async fn reserve_quota(
+        self: &Arc<Self>,
+        db: &crate::db::Db,
+        principal: &Principal,
+        estimate: u64,
+    ) -> Result<QuotaHold, AppError> {
         if !self.enabled {
-            return Ok(());
+            return Ok(QuotaHold::none());
+        }
+        let limits = self.limits(principal);
+        let key = quota::reserve(db, limits, &self.reservations, &principal.account_id, estimate, chrono::Utc::now()).await?;
+        Ok(QuotaHold { limiter: key.as_ref().map(|_| self.clone()), key })
+    }
+
+    /// The same for work that runs without a caller (tasks): the account's plan is read from the database.
+    pub async fn reserve_account_quota(
+        self: &Arc<Self>,
+        db: &crate::db::Db,
+        account_id: &str,
+        estimate: u64,
+    ) -> Result<QuotaHold, AppError> {
+        if !self.enabled {
+            return Ok(QuotaHold::none());
         }
         let account = crate::services::accounts::find(db, account_id).await?;
         let plan: crate::auth::Plan =
             account.plan.parse().map_err(|message: String| AppError::Internal(anyhow::anyhow!(message)))?;
-        quota::check(db, self.plans.get(plan), account_id, chrono::Utc::now()).await
+        let key = quota::reserve(db, self.plans.get(plan), &self.reservations, account_id, estimate, chrono::Utc::now())
+            .await?;
+        Ok(QuotaHold { limiter: key.as_ref().map(|_| self.clone()), key })
+    }
+
+    /// Only checks, for work without a caller (tasks).
+    pub async fn check_account_quota(self: &Arc<Self>, db: &crate::db::Db, account_id: &str) -> Result<(), AppError> {
+        self.reserve_account_quota(db, account_id, 0).await.map(drop)
+    }
+
+    /// A reply has recorded its usage (or ended without a model call): its reservation goes.
+    pub fn settle_quota(&self, reply_id: &str) {
+        self.reservations.release(reply_id);
+    }
+
+    /// Tokens reserved for the account's running replies on this instance.
+    pub fn reserved_tokens(&self, account_id: &str) -> u64 {
+        self.reservations.outstanding(account_id)
     }
 
     /// Slots the caller holds now (for `/v2/usage`).
@@ -180,6 +218,35 @@ impl Limiter {
         let count = self.store_errors.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::warn!(error = %err, count, fail_open = self.fail_open, "rate-limit store unavailable");
         if self.fail_open { Ok(()) } else { Err(AppError::Unavailable) }
+    }
+}
+
+/// A reply's token reservation. Dropped before [`QuotaHold::for_reply`] (the send failed), it is released;
+/// handed to a reply, it is released when the reply settles ([`Limiter::settle_quota`]).
+#[must_use]
+pub struct QuotaHold {
+    limiter: Option<Arc<Limiter>>,
+    key: Option<String>,
+}
+
+impl QuotaHold {
+    fn none() -> Self {
+        Self { limiter: None, key: None }
+    }
+
+    /// The reservation now belongs to the reply, until its usage is recorded.
+    pub fn for_reply(mut self, reply_id: &str) {
+        if let (Some(limiter), Some(key)) = (self.limiter.take(), self.key.take()) {
+            limiter.reservations.rekey(&key, reply_id);
+        }
+    }
+}
+
+impl Drop for QuotaHold {
+    fn drop(&mut self) {
+        if let (Some(limiter), Some(key)) = (&self.limiter, &self.key) {
+            limiter.reservations.release(key);
+        }
     }
 }
 

@@ -392,4 +392,32 @@ mod tests {
         let interpolated = "{{0.body.text}}".repeat(20);
         assert!(prepare(&operation(json!({"t": interpolated})), &results, 1_000_000).is_err());
     }
+
+    #[test]
+    fn fuzz_batch_references() {
+        const VOCABULARY: &[&str] = &[
+            "{{", "}}", "0", "1", ".", "body", "id", "text", "status", "items", "{", "}", "[", "]", "\"", ":", ",", " ", "/",
+            "agents", "?", "stream", "true",
+        ];
+        let results = vec![
+            json!({"status": 201, "body": {"id": "a-1", "text": "x".repeat(10_000), "items": [1, {"id": "i"}], "flag": true}}),
+            json!({"status": 404, "body": {"error": {"code": "not_found"}}}),
+        ];
+        let limit = 100_000;
+        crate::fuzz::run("batch_references", VOCABULARY, |input| {
+            let text = String::from_utf8_lossy(input).into_owned();
+            // As a path, as a JSON body when it parses, and as a string inside a body.
+            let body = serde_json::from_str::<Value>(&text).ok();
+            for body in [body, Some(json!({ "t": text.clone() }))] {
+                let operation = Operation { method: "PATCH".into(), path: format!("/agents/{text}"), body: body.clone(), headers: None };
+                let before = body.as_ref().map_or(0, serialized_len) + text.len();
+                if let Ok((_, uri, resolved)) = prepare(&operation, &results, limit) {
+                    let after = resolved.as_ref().map_or(0, serialized_len) + uri.len();
+                    // Each reference adds at most what it resolves to, and all of them at most `limit`, plus the
+                    // quotes and escapes of interpolated text.
+                    assert!(after <= 2 * (before + limit) + 64, "{after} bytes from {before}");
+                }
+            }
+        });
+    }
 }

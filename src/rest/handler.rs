@@ -74,7 +74,7 @@ pub fn router(routes: Arc<CompiledRoutes>) -> Router<HttpState> {
                             body: Body| async move {
             let work = work.map(|Extension(work)| work);
             let call = Call { path: path.0, raw_query: query.0, headers, work, known };
-            execute(state, &routes.0[index], call, body).await
+            execute(state, routes, index, call, body).await
         };
         let filter = MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET);
         match by_path.iter_mut().find(|(path, _, _)| *path == route.path) {
@@ -124,7 +124,14 @@ impl Call {
     }
 }
 
-async fn execute(State(state): State<HttpState>, compiled: &CompiledRoute, call: Call, body: Body) -> Response {
+async fn execute(
+    State(state): State<HttpState>,
+    routes: Arc<CompiledRoutes>,
+    index: usize,
+    call: Call,
+    body: Body,
+) -> Response {
+    let compiled = &routes.0[index];
     let request_id = request_id(&call.headers).to_owned();
     let route = compiled.route;
     let principal = match state.app.auth.from_request(&call.headers, call.known.clone()).await {
@@ -147,14 +154,20 @@ async fn execute(State(state): State<HttpState>, compiled: &CompiledRoute, call:
     let fingerprint =
         services::idempotency::Fingerprint::of(route.method.as_str(), &concrete_path(route, &call), &bytes);
     let ttl = chrono::Duration::seconds(i64::try_from(state.app.config.idempotency_ttl_secs).unwrap_or(86_400));
-    match services::idempotency::begin(call.db(&state), &account_id, &key, &fingerprint, ttl).await {
+    let lease = std::time::Duration::from_secs(state.app.config.idempotency_lock_lease_secs.max(3));
+    let chrono_lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+    match services::idempotency::begin(call.db(&state), &account_id, &key, &fingerprint, chrono_lease).await {
         Err(err) => problem::from_app_error(err, &request_id),
         Ok(services::idempotency::Begin::Replay(remembered)) => {
             idempotency::replay(&state, compiled, &call, bytes, principal, remembered).await
         }
         Ok(services::idempotency::Begin::Fresh) => {
-            let response = respond(&state, compiled, &call, bytes, principal, None).await;
-            idempotency::remember(call.db(&state), &account_id, &key, response).await
+            let claimed = idempotency::Claimed { db: call.db(&state).clone(), account_id, key, ttl, lease };
+            let routes = routes.clone();
+            idempotency::run_fresh(claimed, async move {
+                respond(&state, &routes.0[index], &call, bytes, principal, None).await
+            })
+            .await
         }
     }
 }
@@ -296,5 +309,34 @@ fn read_json_body(headers: &HeaderMap, bytes: &[u8], required: bool) -> Result<O
         Ok(json @ Json::Object(_)) => Ok(Some(json)),
         Ok(_) => Err(AppError::BadRequest { code: "invalid_json", message: "the body must be a JSON object".into() }),
         Err(e) => Err(AppError::BadRequest { code: "invalid_json", message: format!("malformed JSON: {e}") }),
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    #[test]
+    fn fuzz_rest_bodies_to_variables() {
+        const VOCABULARY: &[&str] = &[
+            "{", "}", "[", "]", "\"", ":", ",", " ", "1", "-0", "1e400", "9007199254740993", "true", "null", "\"name\"",
+            "\"settings\"", "\"maxTokens\"", "\"temperature\"", "\"content\"", "\"stream\"", "\\u0000", "\\ud800", "é",
+        ];
+        let routes: Vec<&Route> =
+            ROUTES.iter().filter(|r| r.args.iter().any(|a| matches!(a, Arg::Body { .. }))).collect();
+        let path: HashMap<String, String> = ROUTES
+            .iter()
+            .flat_map(|r| r.args.iter())
+            .filter_map(|a| if let Arg::Path(name) = a { Some(((*name).to_owned(), "x-1".to_owned())) } else { None })
+            .collect();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        crate::fuzz::run("rest_bodies", VOCABULARY, |input| {
+            for route in &routes {
+                let body = axum::body::Bytes::copy_from_slice(input);
+                let built = futures_util::FutureExt::now_or_never(variables(route, &path, Some("limit=5&page=x"), &headers, body));
+                assert!(built.is_some(), "building variables never waits");
+            }
+        });
     }
 }

@@ -34,8 +34,53 @@ pub fn key_of(route: &Route, headers: &HeaderMap) -> Result<Option<String>, AppE
     Ok(Some(key.to_owned()))
 }
 
+/// A fresh request's key, locked while the request runs.
+pub struct Claimed {
+    pub db: Db,
+    pub account_id: String,
+    pub key: String,
+    /// How long the answer is remembered, from the key's first use.
+    pub ttl: chrono::Duration,
+    /// The lock's lease, renewed every third of it while the request runs.
+    pub lease: std::time::Duration,
+}
+
+/// Runs a fresh request to the end and remembers its answer — even when the client goes away first: `work` runs
+/// in a task of its own, which dropping this future (a disconnect) does not cancel. Meanwhile the key's lock is
+/// renewed, so it lapses only if this process dies.
+pub async fn run_fresh<F>(claimed: Claimed, work: F) -> Response
+where
+    F: std::future::Future<Output = Response> + Send + 'static,
+{
+    let renewer = {
+        let (db, account_id, key, lease) = (claimed.db.clone(), claimed.account_id.clone(), claimed.key.clone(), claimed.lease);
+        let chrono_lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(lease / 3);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(err) = idempotency::renew(&db, &account_id, &key, chrono_lease).await {
+                    tracing::warn!(error = %err, "could not renew an idempotency key's lock");
+                }
+            }
+        })
+    };
+    let task = tokio::spawn(async move {
+        let response = work.await;
+        let response = remember(&claimed, response).await;
+        renewer.abort();
+        response
+    });
+    match task.await {
+        Ok(response) => response,
+        Err(err) => problem::from_app_error(AppError::Internal(anyhow::anyhow!("an idempotent request failed: {err}")), ""),
+    }
+}
+
 /// Stores what a fresh request answered (or forgets the key after a server error, so it can be retried).
-pub async fn remember(db: &Db, account_id: &str, key: &str, response: Response) -> Response {
+async fn remember(claimed: &Claimed, response: Response) -> Response {
+    let (db, account_id, key, ttl) = (&claimed.db, claimed.account_id.as_str(), claimed.key.as_str(), claimed.ttl);
     let status = response.status();
     if status.is_server_error() {
         if let Err(err) = idempotency::abandon(db, account_id, key).await {
@@ -44,9 +89,9 @@ pub async fn remember(db: &Db, account_id: &str, key: &str, response: Response) 
         return response;
     }
     if let Some(StreamOf(reply_id)) = response.extensions().get::<StreamOf>().cloned() {
-        let stored =
-            idempotency::complete(db, account_id, key, status.as_u16(), reply_id, Some(STREAM_CONTENT_TYPE.into()));
-        if let Err(err) = stored.await {
+        let answer =
+            idempotency::Answer { status: status.as_u16(), body: reply_id, content_type: Some(STREAM_CONTENT_TYPE.into()) };
+        if let Err(err) = idempotency::complete(db, account_id, key, answer, ttl).await {
             tracing::warn!(error = %err, "could not remember an idempotent stream");
         }
         return response;
@@ -59,7 +104,8 @@ pub async fn remember(db: &Db, account_id: &str, key: &str, response: Response) 
     };
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    if let Err(err) = idempotency::complete(db, account_id, key, status.as_u16(), text, content_type).await {
+    let answer = idempotency::Answer { status: status.as_u16(), body: text, content_type };
+    if let Err(err) = idempotency::complete(db, account_id, key, answer, ttl).await {
         tracing::warn!(error = %err, "could not remember an idempotent response");
     }
     Response::from_parts(parts, Body::from(bytes))

@@ -129,3 +129,21 @@ fn last_event_id(headers: &HeaderMap) -> Result<u64, AppError> {
         .filter(|n| *n < 1 << 53)
         .ok_or_else(|| AppError::validation("Last-Event-ID", "must be the `id:` of an event of this stream (e.g. `7`)"))
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    #[test]
+    fn fuzz_last_event_id() {
+        const VOCABULARY: &[&str] = &["0", "7", "9", "-", "+", ":", "msg-", " ", "\t", "1e3", "9007199254740993", "é", "\u{0}"];
+        crate::fuzz::run("last_event_id", VOCABULARY, |input| {
+            let Ok(value) = axum::http::HeaderValue::from_bytes(input) else { return };
+            let mut headers = HeaderMap::new();
+            headers.insert("last-event-id", value);
+            if let Ok(sequence) = last_event_id(&headers) {
+                assert!(sequence < 1 << 53, "{sequence}");
+            }
+        });
+    }
+}

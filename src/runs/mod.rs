@@ -2,6 +2,7 @@
 //! placeholder and opens the reply's [`RunLog`]; the conversation's runner generates replies one at a time (queued
 //! ones in order), streaming into the log, which SSE responses, resumed streams and subscriptions follow.
 mod attachments;
+pub mod estimate;
 mod log;
 pub mod payload;
 pub mod prompt;
@@ -152,6 +153,8 @@ fn spawn(state: AppState, reply_id: String) {
             tracing::error!(reply_id = %reply.id, "reply run panicked");
             let _ = messages::release(&state.db, &conversation_id, &reply.id).await;
         }
+        // The run settles its quota reservation when it records its usage; a panicked run did not.
+        state.limiter.settle_quota(&reply.id);
         state.runs.close(&reply.id);
         drain(state, conversation_id).await;
     });

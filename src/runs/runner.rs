@@ -85,7 +85,11 @@ pub async fn run(state: AppState, reply: message::Model, log: Arc<RunLog>, cance
         trace: progress.trace,
         completed_at: Utc::now(),
     };
-    match messages::finish_reply(&state.db, &state.limiter.plans, &reply, outcome).await {
+    let finished = messages::finish_reply(&state.db, &state.limiter.plans, &reply, outcome).await;
+    // The usage is recorded: the quota reservation goes before anyone hears the reply is done (a client's next
+    // send must not find it still reserved).
+    state.limiter.settle_quota(&reply.id);
+    match finished {
         Ok((stored, recorded)) => {
             if let Some((code, message)) = &error {
                 emitter.emit(StreamEventKind::Error, payload::error(&reply.id, code, message));

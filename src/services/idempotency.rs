@@ -2,6 +2,10 @@
 //! retry with the same key and the same request gets that response again without the work being redone; the
 //! same key with a different request is refused (422), and a retry while the first is still running gets 409.
 //! Server errors (5xx) are not remembered, so they can be retried.
+//!
+//! While its request runs, a key is locked for a short lease that the owner keeps renewing ([`renew`]); a lock whose
+//! owner died (a killed process) lapses with its lease, and the next retry runs the request afresh. Once the answer
+//! is remembered the key lives for the full TTL.
 use crate::db::Db;
 use chrono::{Duration, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
@@ -94,7 +98,8 @@ fn sorted(value: serde_json::Value) -> serde_json::Value {
     }
 }
 
-pub async fn begin(db: &Db, account_id: &str, key: &str, fingerprint: &Fingerprint, ttl: Duration) -> AppResult<Begin> {
+/// Claims the key for a fresh request (locked for `lease`), or finds what an earlier request answered.
+pub async fn begin(db: &Db, account_id: &str, key: &str, fingerprint: &Fingerprint, lease: Duration) -> AppResult<Begin> {
     let now = Utc::now();
     for _ in 0..2 {
         let inserted = Entity::insert(idempotency_key::ActiveModel {
@@ -105,7 +110,7 @@ pub async fn begin(db: &Db, account_id: &str, key: &str, fingerprint: &Fingerpri
             body: Set(None),
             content_type: Set(None),
             created_at: Set(now),
-            expires_at: Set(now + ttl),
+            expires_at: Set(now + lease),
         })
         .on_conflict(OnConflict::columns([Column::AccountId, Column::Key]).do_nothing().to_owned())
         .exec_without_returning(db)
@@ -141,19 +146,34 @@ pub async fn begin(db: &Db, account_id: &str, key: &str, fingerprint: &Fingerpri
     Err(AppError::Conflict { code: "idempotency_key_in_use", message: "this Idempotency-Key is contended".into() })
 }
 
+/// Keeps a running request's lock: pushes its lease on (only while no answer is stored).
+pub async fn renew(db: &Db, account_id: &str, key: &str, lease: Duration) -> AppResult<()> {
+    Entity::update_many()
+        .col_expr(Column::ExpiresAt, sea_orm::sea_query::Expr::value(Utc::now() + lease))
+        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::Key.eq(key))
+        .filter(Column::Status.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The answer a fresh request gave, to remember for `ttl` from when the key was first used.
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub content_type: Option<String>,
+}
+
 /// Remembers the response of a fresh request.
-pub async fn complete(
-    db: &Db,
-    account_id: &str,
-    key: &str,
-    status: u16,
-    body: String,
-    content_type: Option<String>,
-) -> AppResult<()> {
+pub async fn complete(db: &Db, account_id: &str, key: &str, answer: Answer, ttl: Duration) -> AppResult<()> {
+    let Answer { status, body, content_type } = answer;
     let Some(row) = Entity::find_by_id((account_id.to_owned(), key.to_owned())).one(db).await? else {
         return Ok(());
     };
+    let expires_at = row.created_at + ttl;
     let mut active: idempotency_key::ActiveModel = row.into();
+    active.expires_at = Set(expires_at);
     active.status = Set(Some(i32::from(status)));
     active.body = Set(Some(body));
     active.content_type = Set(content_type);

@@ -35,11 +35,13 @@ pub async fn run(context: &TaskContext) -> Result<Value, TaskError> {
     let conversation = conversations::get(&state.db, account_id, &conversation_id).await?;
     runs::check_model(state, &conversation).await?;
     // Checked again when the task runs: the month may have been used up while it was queued.
-    state.limiter.check_account_quota(&state.db, account_id).await?;
+    let estimate = runs::estimate::reply_tokens(state, &conversation, &content).await?;
+    let hold = state.limiter.reserve_account_quota(&state.db, account_id, estimate).await?;
     context.progress(10);
     let new = NewMessage { content, attachments: Vec::new(), while_busy: WhileBusy::Enqueue };
     messages::validate(&new, state.config.max_message_chars)?;
     let sent = messages::store_user_message(&state.db, account_id, &conversation_id, new).await?;
+    hold.for_reply(&sent.reply.id);
     runs::start(state, &sent);
     context.progress(20);
     let reply = runs::wait(state, &sent.reply).await?;

@@ -346,7 +346,84 @@ async fn connections_are_capped(backend: Backend) {
     assert_eq!(status.unwrap(), StatusCode::OK);
 }
 
+/// Retries `post` while the first request still holds the key (409), up to `within`.
+async fn retry_while_in_use<F, Fut>(within: Duration, post: F) -> crate::helpers::Reply
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = crate::helpers::Reply>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        let reply = post().await;
+        if reply.status != StatusCode::CONFLICT || Instant::now() > deadline {
+            return reply;
+        }
+        assert_eq!(reply.code(), "idempotency_key_in_use", "{}", reply.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn an_idempotent_request_finishes_when_its_client_leaves(backend: Backend) {
+    // Each echo token takes 20 ms: the reply takes well over the client's 300 ms patience.
+    let app = spawn_app_with(backend, |c| c.echo_token_delay_ms = 20).await;
+    let agent = app.seed_agent().await;
+    let conversation = app.post("/v2/conversations", json!({"agentId": agent})).await.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/v2/conversations/{conversation}/messages");
+    let body = json!({"content": "tell me a rather long story about the sea and the ships upon it", "stream": false});
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    let gone = impatient
+        .post(app.url(&path))
+        .header("X-API-Key", &app.key)
+        .header("Idempotency-Key", "leaves-early")
+        .json(&body)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client was meant to give up before the reply");
+    let post = || {
+        let request = app
+            .client
+            .post(app.url(&path))
+            .header("X-API-Key", &app.key)
+            .header("Idempotency-Key", "leaves-early")
+            .json(&body);
+        async move { read(request.send().await.unwrap()).await }
+    };
+    let retry = retry_while_in_use(Duration::from_secs(20), post).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.text);
+    assert_eq!(retry.headers["idempotent-replayed"], "true", "the first request's answer was remembered");
+    assert_eq!(retry.body["reply"]["status"], "completed", "{}", retry.text);
+    let messages = app.get(&path).await.body["messages"].as_array().unwrap().len();
+    assert_eq!(messages, 2, "one message and one reply: the work was done once");
+}
+
+async fn a_dead_owners_idempotency_lock_lapses(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let account = openclaw::services::accounts::find_or_create(&app.state.db, "tenant-a", openclaw::auth::Plan::Free)
+        .await
+        .unwrap();
+    // A process took the key and died before answering: it will never renew or complete it.
+    let body = json!({"name": "once", "model": "echo"});
+    let fingerprint = openclaw::services::idempotency::Fingerprint::of("POST", "/v2/agents", body.to_string().as_bytes());
+    let begun = openclaw::services::idempotency::begin(&app.state.db, &account.id, "orphan", &fingerprint, chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(matches!(begun, openclaw::services::idempotency::Begin::Fresh));
+    let post = || {
+        let request =
+            app.client.post(app.url("/v2/agents")).header("X-API-Key", &app.key).header("Idempotency-Key", "orphan").json(&body);
+        async move { read(request.send().await.unwrap()).await }
+    };
+    post().await.assert_error(409, "idempotency_key_in_use");
+    let fresh = retry_while_in_use(Duration::from_secs(10), post).await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "the lapsed lock is taken over: {}", fresh.text);
+    let again = post().await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body["id"], fresh.body["id"]);
+}
+
 crate::db_tests!(
+    an_idempotent_request_finishes_when_its_client_leaves,
+    a_dead_owners_idempotency_lock_lapses,
     deep_documents_are_refused_on_every_path,
     validation_work_is_bounded_and_charged,
     multipart_is_authenticated_before_it_is_read,

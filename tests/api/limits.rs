@@ -12,6 +12,7 @@ use crate::{
 };
 
 db_tests!(
+    a_burst_of_sends_overshoots_the_month_by_at_most_one_reservation,
     exactly_the_limit_passes_then_429_with_honest_headers,
     graphql_operations_pay_their_complexity,
     each_batch_operation_is_counted,
@@ -265,6 +266,38 @@ async fn a_free_month_runs_out_of_tokens_on_the_echo_model(backend: Backend) {
     let task = app.post("/v2/tasks", json!({ "type": "agent.run", "input": { "conversationId": conversation, "content": "hi" } })).await;
     task.assert_error(429, "quota_exceeded");
     assert_eq!(app.post("/v2/tasks", json!({ "type": "noop", "input": {} })).await.status, 202);
+}
+
+async fn a_burst_of_sends_overshoots_the_month_by_at_most_one_reservation(backend: Backend) {
+    let included = 300;
+    let (app, _clock) = limited(backend, |config| {
+        config.plans.free.tokens_per_month = Some(included);
+        config.plans.free.concurrent_requests = None;
+        config.plans.free.requests_per_minute = None;
+        config.echo_token_delay_ms = 2;
+    })
+    .await;
+    let agent = app.post("/v2/agents", json!({"name": "burst", "model": "echo", "settings": {"maxTokens": 60}})).await;
+    assert_eq!(agent.status, 201, "{}", agent.text);
+    let agent = agent.body["id"].as_str().unwrap().to_owned();
+    let mut conversations = Vec::new();
+    for _ in 0..12 {
+        let conversation = app.post("/v2/conversations", json!({"agentId": agent})).await;
+        conversations.push(conversation.body["id"].as_str().unwrap().to_owned());
+    }
+    let content = "a burst of sends that all arrive at once, each asking for a long answer about everything";
+    let replies = futures_util::future::join_all(conversations.iter().map(|c| send(&app, c, content))).await;
+    let admitted = replies.iter().filter(|r| r.status == 200).count();
+    for refused in replies.iter().filter(|r| r.status != 200) {
+        refused.assert_error(429, "quota_exceeded");
+    }
+    assert!(admitted >= 1 && admitted < 12, "some were admitted and some refused: {admitted}");
+    let used = app.get("/v2/usage").await.body["tokens"]["used"].as_u64().unwrap();
+    // One reply's reservation: its message, no system prompt, and its maxTokens.
+    let reservation = openclaw::llm::tokens::count(content) + 60;
+    assert!(used <= included + reservation, "used {used} of {included} (one reservation is {reservation})");
+    let account = openclaw::services::accounts::find_or_create(&app.state.db, "tenant-a", openclaw::auth::Plan::Free).await.unwrap();
+    assert_eq!(app.state.limiter.reserved_tokens(&account.id), 0, "every reservation settled");
 }
 
 async fn pro_overage_is_billed_exactly(backend: Backend) {

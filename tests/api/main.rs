@@ -37,6 +37,7 @@ mod schema_bombs;
 mod seed_snippets;
 mod semantic;
 mod skills;
+mod soak;
 mod streaming;
 mod tasks;
 mod tools;

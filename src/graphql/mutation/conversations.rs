@@ -74,9 +74,12 @@ impl ConversationMutation {
         let conversation = conversations::get(ctx.db().gql()?, &principal.account_id, &conversation_id).await.gql()?;
         messages::check_attachments(ctx.db().gql()?, &app.outbound, &principal.account_id, &new).await.gql()?;
         runs::check_model(app, &conversation).await.gql()?;
-        // A free account whose month is used up starts no model call; a reply already streaming finishes.
-        app.limiter.check_quota(ctx.db().gql()?, principal).await.gql()?;
+        // A free account whose month is used up starts no model call; a reply already streaming finishes. The
+        // reply's estimated cost is reserved until its usage is recorded, so a burst cannot overshoot the month.
+        let estimate = runs::estimate::reply_tokens(app, &conversation, &new.content).await.gql()?;
+        let hold = app.limiter.reserve_quota(ctx.db().gql()?, principal, estimate).await.gql()?;
         let sent = messages::store_user_message(ctx.db().gql()?, &principal.account_id, &conversation_id, new).await.gql()?;
+        hold.for_reply(&sent.reply.id);
         runs::start(app, &sent);
         Ok(SendMessagePayload { message: sent.message, reply: sent.reply })
     }
