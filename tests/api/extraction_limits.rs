@@ -25,6 +25,7 @@ db_tests!(
     nested_html_is_refused_while_the_server_keeps_answering,
     a_pdf_bomb_is_refused_without_the_memory,
     an_attachment_past_a_limit_becomes_a_note,
+    html_past_the_memory_limit_is_refused,
 );
 
 const BIN: &str = env!("CARGO_BIN_EXE_openclaw");
@@ -212,6 +213,19 @@ async fn an_attachment_past_a_limit_becomes_a_note(backend: Backend) {
         seen.contains("[attachment deep.html could not be read:") && seen.contains("nest more than 64 deep"),
         "{seen}"
     );
+}
+
+/// A shallow document that needs more memory than the limit (html2text takes ~200 bytes per byte of a table) is
+/// stopped by the address-space limit, and the refusal says so.
+async fn html_past_the_memory_limit_is_refused(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.extract_max_memory_bytes = 128 * 1024 * 1024).await;
+    let table = format!("<table>{}</table>", "<tr><td>a</td><td>b</td></tr>".repeat(25_000)).into_bytes();
+    let (status, body) = upload_knowledge(&app, "table.html", table).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "extraction_limit", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("needed more than 128 MiB of memory"), "{message}");
+    assert_nothing_kept(&app).await;
 }
 
 /// Runs `openclaw extract` on `input` with the given limits: `(status, stdout, stderr, wall time)`.
