@@ -58,6 +58,8 @@ pub struct AppState {
     pub limiter: Arc<Limiter>,
     /// Embeds memories and queries for semantic search, when configured.
     pub embedder: Option<Arc<llm::embeddings::Embedder>>,
+    /// Reads the text of uploaded and attached files, within the `extract_*` limits.
+    pub extractor: Arc<crate::extract::Extractor>,
 }
 
 /// What axum handlers see: the state plus the built schema and the compiled REST table.
@@ -119,6 +121,7 @@ impl AppState {
         spawn_janitor(db.clone(), Duration::from_secs(config.memory_purge_interval_secs.max(1)));
         let embedder = llm::embeddings::Embedder::from_config(&config)?.map(Arc::new);
         let storage = Arc::new(LocalStorage::new(std::path::Path::new(&config.storage_dir).join("files")));
+        let extractor = Arc::new(crate::extract::Extractor::from_config(&config)?);
         let state = Self {
             db,
             config: Arc::new(config),
@@ -133,6 +136,7 @@ impl AppState {
             storage,
             limiter: Arc::new(limiter),
             embedder,
+            extractor,
         };
         crate::webhooks::worker::spawn(state.clone());
         crate::tasks::spawn(state.clone());

@@ -1,4 +1,5 @@
-//! Command-line interface: `serve` (default), `migrate`, `schema`, `keys create|list|revoke`.
+//! Command-line interface: `serve` (default), `migrate`, `schema`, `keys create|list|revoke`, `accounts set-plan`
+//! (and the hidden `extract`, the server's extraction process).
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,10 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Internal: read one file on stdin and write its text on stdout, under limits (the server runs it per HTML or
+    /// PDF file).
+    #[command(hide = true)]
+    Extract(crate::extract::child::ExtractArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,6 +87,9 @@ impl clap::ValueEnum for Plan {
 
 /// Runs the chosen command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Extract(args)) = &cli.command {
+        std::process::exit(crate::extract::child::run(args));
+    }
     let config = Config::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
@@ -96,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(command) => keys(config, command).await,
+        Command::Extract(args) => std::process::exit(crate::extract::child::run(&args)),
         Command::Accounts(AccountsCommand::SetPlan { account, plan }) => {
             let (db, _) = db::connect(&config).await?;
             db::migrate(&db).await?;

@@ -132,6 +132,24 @@ pub struct Config {
     pub embeddings_model: String,
     pub embeddings_query_model: Option<String>,
     pub embeddings_api_key_env: Option<String>,
+    /// The program run as `<command> extract …` to read HTML and PDF files in a separate, limited process; unset
+    /// = this server's own binary (tests point it at the built `openclaw`, since they serve from the test binary).
+    pub extract_command: Option<String>,
+    /// Longest one file's text extraction may take, in milliseconds (wall clock; the process is killed then). The
+    /// extraction process also gets this, rounded up plus one second, as its processor-time limit.
+    pub extract_timeout_ms: u64,
+    /// Address space of the process reading an HTML or PDF file, in bytes: past it an allocation fails and the
+    /// file is refused (`extraction_limit`). A PDF whose compressed streams inflate to more than a quarter of this
+    /// is refused before it is parsed.
+    pub extract_max_memory_bytes: u64,
+    /// Longest text an HTML or PDF file may yield, in characters: an attachment's text is cut there, a knowledge
+    /// file with more is refused (`extraction_limit`).
+    pub extract_max_output_chars: usize,
+    /// HTML whose elements nest deeper than this is refused before it is rendered (rendering deep markup is
+    /// superlinear). Browsers stop nesting at 512.
+    pub extract_max_html_depth: usize,
+    /// Extractions running at once on this instance (0 = one per processor); the others wait their turn.
+    pub extract_concurrency: usize,
     /// The limiter's clock: the system's, or a manual one injected by tests.
     #[serde(skip)]
     pub clock: crate::limits::Clock,
@@ -199,6 +217,12 @@ impl Default for Config {
             tool_max_steps: 8,
             tool_timeout_ms: 30_000,
             tool_result_max_chars: 16_000,
+            extract_command: None,
+            extract_timeout_ms: 30_000,
+            extract_max_memory_bytes: 512 * 1024 * 1024,
+            extract_max_output_chars: 16 * 1024 * 1024,
+            extract_max_html_depth: 512,
+            extract_concurrency: 0,
             clock: crate::limits::Clock::default(),
         }
     }
@@ -263,6 +287,12 @@ const ENV_KEYS: &[&str] = &[
     "web_search_api_key_env",
     "tool_timeout_ms",
     "tool_result_max_chars",
+    "extract_command",
+    "extract_timeout_ms",
+    "extract_max_memory_bytes",
+    "extract_max_output_chars",
+    "extract_max_html_depth",
+    "extract_concurrency",
 ];
 
 impl Config {

@@ -122,7 +122,7 @@ pub fn status_for_code(code: &str) -> StatusCode {
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "request_timeout" => StatusCode::REQUEST_TIMEOUT,
         "unsupported_media_type" | "unsupported_file_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "idempotency_mismatch" | "unreadable_file" => StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_mismatch" | "unreadable_file" | "extraction_limit" => StatusCode::UNPROCESSABLE_ENTITY,
         "rate_limited" | "concurrency_limited" | "quota_exceeded" => StatusCode::TOO_MANY_REQUESTS,
         "upstream_timeout" => StatusCode::GATEWAY_TIMEOUT,
         code if code.starts_with("upstream_") => StatusCode::BAD_GATEWAY,

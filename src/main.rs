@@ -6,9 +6,13 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = openclaw::cli::Cli::parse();
+    // The extraction child runs before any runtime, thread or log writer exists: its address-space limit is then
+    // spent on the file alone, and stdout carries nothing but the text.
+    if let Some(openclaw::cli::Command::Extract(args)) = &cli.command {
+        std::process::exit(openclaw::extract::child::run(args));
+    }
     openclaw::telemetry::init();
-    openclaw::cli::run(cli).await
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(openclaw::cli::run(cli))
 }

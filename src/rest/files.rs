@@ -70,6 +70,7 @@ pub async fn upload(
                 let stored = files::upload(
                     &state.app.db,
                     state.app.storage.as_ref(),
+                    &state.app.extractor,
                     &principal.account_id,
                     files::UploadMeta { name, purpose, collection },
                     chunks,

@@ -155,7 +155,7 @@ fn extra_paths(paths: &mut Map<String, Value>) {
                     "content": {"application/json": {"schema": schema_ref("File")}}},
             "413": {"description": "larger than OPENCLAW_FILE_MAX_BYTES", "content": {"application/json": {"schema": schema_ref("Error")}}},
             "415": {"description": "a knowledge file of a type without extractable text (`unsupported_file_type`)", "content": {"application/json": {"schema": schema_ref("Error")}}},
-            "422": {"description": "a knowledge file that does not parse, e.g. a broken PDF (`unreadable_file`)", "content": {"application/json": {"schema": schema_ref("Error")}}},
+            "422": {"description": "a knowledge file that does not parse, e.g. a broken PDF (`unreadable_file`), or whose extraction hit a limit of time, memory, nesting or size (`extraction_limit`)", "content": {"application/json": {"schema": schema_ref("Error")}}},
             "429": too_many_requests(),
             "default": error.clone()}});
     paths.insert("/v2/files/{fileId}/content".into(), json!({"get": {

@@ -89,8 +89,14 @@ async fn read_one(state: &AppState, account_id: &str, attachment: &Value) -> Rea
     if IMAGE_TYPES.contains(&essence.as_str()) {
         return Read::Image { name: file_name, image: Image { media_type: essence, data: bytes } };
     }
-    match extract::extract(&content_type, bytes).await {
-        Ok(text) => Read::Text { name: file_name, content_type: essence, text },
+    match state.extractor.extract(&content_type, bytes).await {
+        Ok(extract::Extracted { mut text, cut }) => {
+            if cut {
+                text.push_str("\n[… cut: the file's text is longer than the extraction limit]");
+            }
+            Read::Text { name: file_name, content_type: essence, text }
+        }
+        // Limits included: the model is told the file could not be read, and the reply goes on.
         Err(err) => Read::Failed { name: file_name, reason: err.to_string() },
     }
 }

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     error::{AppError, AppResult},
+    extract::Extractor,
     services::pagination::PageRequest,
     storage::{ByteStream, FileStorage, StorageError, Written},
 };
@@ -129,10 +130,12 @@ pub struct UploadMeta {
 /// kept; an empty upload is refused (400). The row is written after the bytes, so it never points at nothing.
 ///
 /// A `knowledge` file is also extracted and chunked for retrieval, in the transaction that records it: a file
-/// whose text cannot be extracted (415 `unsupported_file_type`, 422 `unreadable_file`) is not kept.
+/// whose text cannot be extracted (415 `unsupported_file_type`, 422 `unreadable_file` or `extraction_limit`) is
+/// not kept.
 pub async fn upload(
     db: &Db,
     storage: &dyn FileStorage,
+    extractor: &Extractor,
     account_id: &str,
     meta: UploadMeta,
     chunks: ByteStream<'_>,
@@ -169,7 +172,7 @@ pub async fn upload(
         collection: Set(collection),
         created_at: Set(Utc::now()),
     };
-    let recorded = record(db, storage, row, purpose == KNOWLEDGE).await;
+    let recorded = record(db, storage, extractor, row, purpose == KNOWLEDGE).await;
     if recorded.is_err() {
         let _ = storage.delete(&id).await;
     }
@@ -177,7 +180,13 @@ pub async fn upload(
 }
 
 /// Inserts the row (and a knowledge file's chunks) in one transaction.
-async fn record(db: &Db, storage: &dyn FileStorage, row: file::ActiveModel, index: bool) -> AppResult<file::Model> {
+async fn record(
+    db: &Db,
+    storage: &dyn FileStorage,
+    extractor: &Extractor,
+    row: file::ActiveModel,
+    index: bool,
+) -> AppResult<file::Model> {
     let text = match index {
         false => None,
         true => {
@@ -188,9 +197,9 @@ async fn record(db: &Db, storage: &dyn FileStorage, row: file::ActiveModel, inde
                     message: format!("knowledge files are indexed up to {MAX_INDEXED_BYTES} bytes; store larger ones as `user_data`"),
                 });
             }
-            let content_type = row.content_type.clone().unwrap();
+            let content_type = row.content_type.as_ref().clone();
             let bytes = storage.get(row.storage_key.as_ref()).await.map_err(|e| AppError::Internal(e.into()))?;
-            Some(crate::extract::extract(&content_type, bytes).await.map_err(super::knowledge::extraction_error)?)
+            Some(extractor.extract_whole(&content_type, bytes).await.map_err(super::knowledge::extraction_error)?)
         }
     };
     let txn = crate::db::begin_write(db).await?;

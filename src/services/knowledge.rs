@@ -27,9 +27,13 @@ pub fn validate_collection(name: &str) -> AppResult<()> {
     if valid { Ok(()) } else { Err(AppError::validation("collection", "must be lowercase letters, digits and `-` (at most 64)")) }
 }
 
-/// Maps an extraction failure to the API's error: 415 for a type without text, 422 for a file that does not parse.
+/// Maps an extraction failure to the API's error: 415 for a type without text, 422 for a file that does not parse
+/// or hits an extraction limit, 500 when the extractor itself cannot run.
 pub fn extraction_error(err: extract::ExtractError) -> AppError {
-    AppError::BadRequest { code: err.code(), message: err.to_string() }
+    match err {
+        extract::ExtractError::Unavailable(cause) => AppError::Internal(anyhow::anyhow!("text extraction: {cause}")),
+        other => AppError::BadRequest { code: other.code(), message: other.to_string() },
+    }
 }
 
 /// Stores the chunks of a file's text. Returns how many.

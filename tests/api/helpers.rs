@@ -140,6 +140,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         task_poll_ms: 50,
         // Most tests send more than a free plan's 60 requests a minute; the limits tests turn limits on.
         limits_enabled: false,
+        // The server runs inside the test binary, whose own path cannot run `openclaw extract`.
+        extract_command: Some(env!("CARGO_BIN_EXE_openclaw").to_owned()),
         ..Config::default()
     };
     tweak(&mut config);

@@ -34,7 +34,7 @@ impl FileMutation {
         let purpose = purpose.unwrap_or_else(|| "user_data".to_owned());
         let limit = app.config.file_max_bytes;
         let meta = files::UploadMeta { name, purpose, collection };
-        let stored = files::upload(db, app.storage.as_ref(), &principal.account_id, meta, chunks, limit);
+        let stored = files::upload(db, app.storage.as_ref(), &app.extractor, &principal.account_id, meta, chunks, limit);
         Ok(File::from(stored.await.gql()?))
     }
 
