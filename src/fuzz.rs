@@ -10,7 +10,7 @@ use proptest::{
 };
 
 /// Generated inputs per target in the suite.
-const DEFAULT_CASES: u32 = 256;
+const DEFAULT_CASES: u32 = 1000;
 
 fn cases() -> u32 {
     std::env::var("OPENCLAW_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(DEFAULT_CASES)
@@ -73,11 +73,16 @@ pub fn run(target: &str, vocabulary: &'static [&'static str], property: impl Fn(
     }
     let config = Config { cases: cases(), failure_persistence: None, ..Config::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let (ran, bytes) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0usize));
     let outcome = runner.run(&inputs(seeds, vocabulary), |input| {
+        ran.set(ran.get() + 1);
+        bytes.set(bytes.get() + input.len());
         property(&input);
         Ok(())
     });
     if let Err(err) = outcome {
         panic!("fuzz target {target} failed: {err}");
     }
+    assert!(ran.get() >= cases(), "{target}: only {} of {} inputs ran", ran.get(), cases());
+    eprintln!("fuzz {target}: {} generated inputs, {} bytes", ran.get(), bytes.get());
 }

@@ -334,3 +334,45 @@ mod tests {
         assert_eq!(chunk("short"), vec!["short".to_owned()]);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use child::{ExtractArgs, Kind, extract_here};
+
+    #[test]
+    fn fuzz_extraction() {
+        const VOCABULARY: &[&str] = &[
+            "<div>", "</div>", "<table><tr><td>", "</td></tr></table>", "<p>", "<!--", "-->", "<script>", "</script>",
+            "<br/>", "&amp;", "text ", "é", "\n", "%PDF-1.4\n", "obj", "endobj", "stream\n", "endstream", "/FlateDecode",
+            "<<", ">>", "{", "}", "[", "]", "\"", ",", "1",
+        ];
+        let args = |kind| ExtractArgs {
+            kind,
+            max_memory_bytes: 0,
+            cpu_secs: 0,
+            max_output_chars: 10_000,
+            max_html_depth: 64,
+            max_inflated_bytes: 1 << 20,
+            limited: true,
+        };
+        let (html, pdf) = (args(Kind::Html), args(Kind::Pdf));
+        crate::fuzz::run("extraction", VOCABULARY, |input| {
+            for kind in [Plain::Text, Plain::Json] {
+                if let Ok(text) = plain_text(kind, input) {
+                    let _ = chunk(&text);
+                }
+            }
+            let _ = html::check_depth(input, 64);
+            let _ = pdf::check_inflated_size(input, 1 << 20);
+            // The parsers themselves run in the limited child in production; here only on small inputs.
+            if input.len() <= 4096 {
+                for args in [&html, &pdf] {
+                    if let Ok(text) = extract_here(args, input) {
+                        let _ = chunk(&text);
+                    }
+                }
+            }
+        });
+    }
+}
