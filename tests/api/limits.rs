@@ -291,7 +291,7 @@ async fn a_burst_of_sends_overshoots_the_month_by_at_most_one_reservation(backen
     for refused in replies.iter().filter(|r| r.status != 200) {
         refused.assert_error(429, "quota_exceeded");
     }
-    assert!(admitted >= 1 && admitted < 12, "some were admitted and some refused: {admitted}");
+    assert!((1..12).contains(&admitted), "some were admitted and some refused: {admitted}");
     let used = app.get("/v2/usage").await.body["tokens"]["used"].as_u64().unwrap();
     // One reply's reservation: its message, no system prompt, and its maxTokens.
     let reservation = openclaw::llm::tokens::count(content) + 60;

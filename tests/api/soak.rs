@@ -74,7 +74,7 @@ async fn round(app: &TestApp, client: &reqwest::Client, worker: usize, n: usize)
     assert!(text.contains("event: done"), "the stream ends with done: {text}");
     requests += 2;
     // A WebSocket subscription that sees one update, then closes.
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         let mut ws = connect(app, "graphql-transport-ws").await;
         send(&mut ws, json!({"type": "connection_init", "payload": {"X-API-Key": key}})).await;
         assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
@@ -126,7 +126,7 @@ async fn mixed_traffic_leaves_memory_and_descriptors_where_they_were(backend: Ba
             let (mut n, mut requests) = (1, 0);
             while Instant::now() < deadline {
                 requests += round(app, &client, worker, n).await;
-                if n % 5 == 0 {
+                if n.is_multiple_of(5) {
                     client = reqwest::Client::new();
                 }
                 n += 1;
