@@ -56,6 +56,8 @@ pub struct AppState {
     pub storage: Arc<dyn FileStorage>,
     /// Rate, concurrency and quota limits per plan.
     pub limiter: Arc<Limiter>,
+    /// Open event streams and WebSockets per account (a cap whatever the plan).
+    pub streams: Arc<crate::limits::streams::StreamCounter>,
     /// Embeds memories and queries for semantic search, when configured.
     pub embedder: Option<Arc<llm::embeddings::Embedder>>,
     /// Reads the text of uploaded and attached files, within the `extract_*` limits.
@@ -122,6 +124,7 @@ impl AppState {
         let embedder = llm::embeddings::Embedder::from_config(&config)?.map(Arc::new);
         let storage = Arc::new(LocalStorage::new(std::path::Path::new(&config.storage_dir).join("files")));
         let extractor = Arc::new(crate::extract::Extractor::from_config(&config)?);
+        let streams = Arc::new(crate::limits::streams::StreamCounter::new(config.max_streams_per_account));
         let state = Self {
             db,
             config: Arc::new(config),
@@ -135,6 +138,7 @@ impl AppState {
             tasks: Arc::new(TaskWorkers::default()),
             storage,
             limiter: Arc::new(limiter),
+            streams,
             embedder,
             extractor,
         };

@@ -41,6 +41,8 @@ pub struct Config {
     pub ws_connection_init_timeout_ms: u64,
     /// Connections open at once (HTTP and WebSocket); past it no more are accepted until one closes.
     pub max_connections: usize,
+    /// Event streams and WebSockets one account may hold open on this instance, whatever its plan.
+    pub max_streams_per_account: usize,
     /// An HTTP/1 client must send a request's headers within this time; also how long an idle keep-alive
     /// connection is kept.
     pub http_header_read_timeout_ms: u64,
@@ -174,6 +176,7 @@ impl Default for Config {
             bootstrap_account: true,
             ws_connection_init_timeout_ms: 10_000,
             max_connections: 10_000,
+            max_streams_per_account: 256,
             http_header_read_timeout_ms: 30_000,
             http_body_read_timeout_ms: 30_000,
             providers: BTreeMap::new(),
@@ -246,6 +249,7 @@ const ENV_KEYS: &[&str] = &[
     "bootstrap_account",
     "ws_connection_init_timeout_ms",
     "max_connections",
+    "max_streams_per_account",
     "http_header_read_timeout_ms",
     "http_body_read_timeout_ms",
     "fallback_provider",

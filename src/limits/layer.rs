@@ -38,6 +38,16 @@ pub async fn enforce(State(state): State<HttpState>, mut request: Request, next:
         return next.run(request).await;
     };
     let request_id = problem::request_id(request.headers()).to_owned();
+    // A request that may answer with an event stream takes one of the account's stream places first; it keeps it
+    // only if it does stream.
+    let stream = if may_stream(&request) {
+        match state.app.streams.open(&principal.account_id) {
+            Ok(guard) => Some(guard),
+            Err(err) => return problem::from_app_error(err, &request_id),
+        }
+    } else {
+        None
+    };
     let limiter = &state.app.limiter;
     // A batch's operations run under the batch's own slot.
     let needs_slot = request.extensions().get::<crate::rest::batch::BatchOperation>().is_none();
@@ -70,16 +80,34 @@ pub async fn enforce(State(state): State<HttpState>, mut request: Request, next:
         *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     }
     headers::apply(response.headers_mut(), &latest);
-    match permit {
-        Some(permit) => response.map(|body| Body::new(Held { body, _permit: permit })),
-        None => response,
+    let streaming = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    let stream = stream.filter(|_| streaming);
+    if permit.is_none() && stream.is_none() {
+        return response;
     }
+    response.map(|body| Body::new(Held { body, _permit: permit, _stream: stream }))
 }
 
-/// A response body that keeps a concurrency slot until it ends (or the client goes away).
+/// Whether a request may be answered with an event stream: it asks for one, or its route streams (a stream
+/// resume, or a message sent with `stream: true`).
+fn may_stream(request: &Request) -> bool {
+    let path = request.uri().path();
+    let accepts = request
+        .headers()
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("text/event-stream")));
+    accepts || path.ends_with("/stream") || (request.method() == axum::http::Method::POST && path.ends_with("/messages"))
+}
+
+/// A response body that keeps a concurrency slot and a stream place until it ends (or the client goes away).
 struct Held {
     body: Body,
-    _permit: Permit,
+    _permit: Option<Permit>,
+    _stream: Option<super::streams::StreamGuard>,
 }
 
 impl HttpBody for Held {

@@ -12,6 +12,7 @@ pub mod headers;
 pub mod layer;
 pub mod plans;
 pub mod quota;
+pub mod streams;
 pub mod redis;
 pub mod store;
 

@@ -421,7 +421,53 @@ async fn a_dead_owners_idempotency_lock_lapses(backend: Backend) {
     assert_eq!(again.body["id"], fresh.body["id"]);
 }
 
+async fn open_streams_are_capped_per_account(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.max_streams_per_account = 2).await;
+    let subscribe = || {
+        app.client
+            .post(app.url("/v2/graphql"))
+            .header("X-API-Key", &app.key)
+            .header("Accept", "text/event-stream")
+            .json(&json!({"query": "subscription { agentUpdated { id } }"}))
+            .send()
+    };
+    let first = subscribe().await.unwrap();
+    let second = subscribe().await.unwrap();
+    assert_eq!((first.status(), second.status()), (StatusCode::OK, StatusCode::OK));
+    let third = read(subscribe().await.unwrap()).await;
+    third.assert_error(429, "concurrency_limited");
+    // A WebSocket counts too.
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    send(&mut ws, json!({"type": "connection_init", "payload": {"X-API-Key": app.key}})).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return true,
+                Some(Ok(Message::Text(text))) if text.contains("connection_ack") => return false,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+    .expect("answered in time");
+    assert!(closed, "a WebSocket past the account's stream cap is refused");
+    // Other requests are not streams and still pass; a closed stream frees its place.
+    assert_eq!(app.get("/v2/agents").await.status, StatusCode::OK);
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let fourth = loop {
+        let reply = subscribe().await.unwrap();
+        if reply.status() == StatusCode::OK || Instant::now() > deadline {
+            break reply;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(fourth.status(), StatusCode::OK, "the closed stream's place came back");
+    drop((second, fourth));
+}
+
 crate::db_tests!(
+    open_streams_are_capped_per_account,
     an_idempotent_request_finishes_when_its_client_leaves,
     a_dead_owners_idempotency_lock_lapses,
     deep_documents_are_refused_on_every_path,
