@@ -64,7 +64,8 @@ pub struct Config {
     /// the events since the last save. `0` = no count trigger (time only).
     pub stream_persist_every_deltas: u64,
     /// … or this long after the first unsaved event, whichever comes first. The saves run on a task of their own,
-    /// so a delta never waits for the database on its way to the client. `0` = no time trigger (count only).
+    /// so a delta never waits for the database on its way to the client. `0` = no time trigger (count only); both
+    /// `0` = no periodic saves (a crash then loses the whole reply text).
     pub stream_persist_interval_ms: u64,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl_secs: u64,

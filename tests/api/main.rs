@@ -12,6 +12,7 @@ mod builtin_skills;
 mod cli;
 mod conversations;
 mod crash;
+mod stream_crash;
 mod fake_openai;
 mod files;
 mod graphql;
