@@ -60,6 +60,15 @@ pub struct Config {
     pub max_message_chars: usize,
     /// How often an idle event stream gets a comment line, so proxies keep it open.
     pub stream_heartbeat_secs: u64,
+    /// A streaming reply's text so far (with its delta offsets and tool trace) is saved to its message row after
+    /// this many new stream events (deltas, tool calls and results)… Together with
+    /// [`Self::stream_persist_interval_ms`] this bounds what a crash (`kill -9`) loses of a reply being generated:
+    /// the events since the last save. `0` = no count trigger (time only).
+    pub stream_persist_every_deltas: u64,
+    /// … or this long after the first unsaved event, whichever comes first. The saves run on a task of their own,
+    /// so a delta never waits for the database on its way to the client. `0` = no time trigger (count only); both
+    /// `0` = no periodic saves (a crash then loses the whole reply text).
+    pub stream_persist_interval_ms: u64,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl_secs: u64,
     /// While its request runs, a key is locked for this long and the lock renewed every third of it; the lock of
@@ -184,6 +193,8 @@ impl Default for Config {
             echo_token_delay_ms: 20,
             max_message_chars: 32_000,
             stream_heartbeat_secs: 15,
+            stream_persist_every_deltas: 32,
+            stream_persist_interval_ms: 1_000,
             idempotency_ttl_secs: 24 * 3600,
             idempotency_lock_lease_secs: 30,
             outbound_allowlist: String::new(),
@@ -256,6 +267,8 @@ const ENV_KEYS: &[&str] = &[
     "echo_token_delay_ms",
     "max_message_chars",
     "stream_heartbeat_secs",
+    "stream_persist_every_deltas",
+    "stream_persist_interval_ms",
     "idempotency_ttl_secs",
     "idempotency_lock_lease_secs",
     "outbound_allowlist",

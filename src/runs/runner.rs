@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::{RunLog, attachments, payload, prompt, recall};
+use super::{RunLog, attachments, payload, persist, prompt, recall};
 use crate::{
     app::AppState,
     error::{AppError, AppResult},
@@ -66,7 +66,12 @@ fn settings(
 pub async fn run(state: AppState, reply: message::Model, log: Arc<RunLog>, cancel: CancellationToken) {
     let emitter = Emitter { state: &state, log: &log };
     let mut progress = Progress::default();
+    // Saves the progress periodically (off this task) so a crash keeps what was streamed up to the last save.
+    let saver = persist::spawn(state.db.clone(), log.clone(), persist::Policy::from_config(&state.config));
     let result = generate(&state, &reply, &emitter, &cancel, &mut progress).await;
+    // The outcome is stored next: no periodic save is needed any more (one in flight cannot overwrite the outcome,
+    // see `messages::save_partial`).
+    drop(saver);
     progress.close_step();
     let model = progress.model.clone().unwrap_or_default();
     let (status, error) = match &result {
@@ -81,7 +86,8 @@ pub async fn run(state: AppState, reply: message::Model, log: Arc<RunLog>, cance
         usage: progress.usage,
         finish_reason: progress.finish.map(finish_name).map(str::to_owned),
         error: error.as_ref().map(|(code, message)| json!({ "code": code, "message": message })),
-        deltas: progress.deltas,
+        // The stream started (`message.created`) exactly when the model was resolved: a replay must show the same.
+        deltas: progress.model.is_some().then_some(progress.deltas),
         trace: progress.trace,
         completed_at: Utc::now(),
     };

@@ -284,8 +284,9 @@ pub struct Outcome {
     pub usage: Usage,
     pub finish_reason: Option<String>,
     pub error: Option<Value>,
-    /// Byte offsets where each streamed delta ended.
-    pub deltas: Vec<usize>,
+    /// Byte offsets where each streamed delta ended; `None` when the reply failed before its stream started
+    /// (no `message.created`), so its replay has no `message.created` either.
+    pub deltas: Option<Vec<usize>>,
     /// Tool calls, results and recalls, in stream order (see `runs::replay`).
     pub trace: Vec<Value>,
     pub completed_at: DateTime<Utc>,
@@ -310,7 +311,7 @@ pub async fn finish_reply(
     active.completion_tokens = Set(Some(outcome.usage.completion_tokens as i64));
     active.finish_reason = Set(outcome.finish_reason);
     active.error = Set(outcome.error);
-    active.deltas = Set(Some(json!(outcome.deltas)));
+    active.deltas = Set(outcome.deltas.map(|deltas| json!(deltas)));
     active.trace = Set((!outcome.trace.is_empty()).then_some(Value::Array(outcome.trace)));
     active.completed_at = Set(Some(outcome.completed_at));
     let stored = active.update(&txn).await?;
@@ -379,16 +380,50 @@ pub async fn history(
     Ok(rows)
 }
 
+/// What a reply being generated has streamed so far (a prefix of its run log), as saved periodically by
+/// `runs::persist` so that a crash loses at most the events since the last save.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Partial {
+    /// The model label of `message.created`.
+    pub model: Option<String>,
+    pub content: String,
+    /// Byte offsets where each streamed delta ended (as in [`Outcome::deltas`]).
+    pub deltas: Vec<usize>,
+    /// Tool calls, results and recalls streamed so far (as in [`Outcome::trace`]).
+    pub trace: Vec<Value>,
+}
+
+/// Saves a running reply's progress. Only a reply still `in_progress` is written: a save that lands after the
+/// reply finished (the saver is stopped before the outcome is stored, but a write may be in flight) must never
+/// overwrite the outcome. `true` when the row was written.
+pub async fn save_partial(db: &impl ConnectionTrait, reply_id: &str, partial: &Partial) -> AppResult<bool> {
+    let trace = (!partial.trace.is_empty()).then(|| Value::Array(partial.trace.clone()));
+    let written = message::Entity::update_many()
+        .col_expr(message::Column::Content, Expr::value(partial.content.clone()))
+        .col_expr(message::Column::Deltas, Expr::value(json!(partial.deltas)))
+        .col_expr(message::Column::Trace, Expr::value(trace))
+        .col_expr(message::Column::Model, Expr::value(partial.model.clone()))
+        .filter(message::Column::Id.eq(reply_id))
+        .filter(message::Column::Status.eq(status::IN_PROGRESS))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(written == 1)
+}
+
 /// On start-up: replies left `in_progress` or `queued` by a previous process can never finish; they are marked
-/// failed (`interrupted`) and their conversations freed. (Single-instance: with several instances sharing a
-/// database this needs run leases, which come with the scale-out work.)
+/// failed (`interrupted`) and their conversations freed. What a reply had streamed up to its last periodic save
+/// (`content`, delta offsets, trace) is kept, so its replay gives the same events with the same ids as the live
+/// stream up to that point, then `error` (`interrupted`) and `done`. (Single-instance: with several instances
+/// sharing a database this needs run leases, which come with the scale-out work.)
 pub async fn fail_interrupted(db: &Db) -> AppResult<u64> {
     let now = Utc::now();
     let failed = message::Entity::update_many()
         .col_expr(message::Column::Status, Expr::value(status::FAILED))
         .col_expr(
             message::Column::Error,
-            Expr::value(json!({ "code": "interrupted", "message": "the server stopped while this reply was pending" })),
+            Expr::value(json!({ "code": "interrupted",
+                                "message": "the server stopped before this reply finished; the text saved before the stop is kept" })),
         )
         .col_expr(message::Column::CompletedAt, Expr::value(now))
         .filter(message::Column::Status.is_in([status::IN_PROGRESS, status::QUEUED]))

@@ -19,7 +19,7 @@ const EVENTS: usize = 40;
 
 db_tests!(deliveries_survive_kill_9_mid_burst);
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -42,7 +42,7 @@ fn start(database_url: &str, port: u16, storage: &std::path::Path) -> Child {
         .unwrap()
 }
 
-async fn wait_ready(client: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_ready(client: &reqwest::Client, base: &str) {
     for _ in 0..200 {
         if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status() == 200) {
             return;

@@ -13,6 +13,7 @@ mod cli;
 mod conversations;
 mod crash;
 mod extraction_limits;
+mod stream_crash;
 mod fake_openai;
 mod files;
 mod graphql;

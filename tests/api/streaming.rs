@@ -24,6 +24,9 @@ db_tests!(
     graphql_transport_ws_streams_the_reply_and_conversation_events,
     graphql_over_sse_streams_the_reply,
     deleting_a_conversation_ends_its_streams,
+    resume_past_the_end_of_a_finished_reply_ends_with_the_terminal_events,
+    resume_past_the_end_of_a_live_reply_ends_with_the_terminal_events,
+    a_slow_reply_is_saved_on_the_time_trigger_while_it_streams,
 );
 
 async fn stream_follows_spec_section_5(backend: Backend) {
@@ -291,4 +294,83 @@ async fn deleting_a_conversation_ends_its_streams(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(app.state.runs.is_empty(), "nothing of the deleted conversation is left running");
+}
+
+async fn resume_past_the_end_of_a_finished_reply_ends_with_the_terminal_events(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, conversation) = app.echo_conversation().await;
+    let all = until_done(&mut app.stream_message(&conversation, "finish me").await).await;
+    let reply_id = all[0].data["messageId"].as_str().unwrap().to_owned();
+    let end = all.len() as u64;
+    let path = format!("/v2/conversations/{conversation}/messages/{reply_id}/stream");
+    // A client that saw `done`, and one whose id is past anything this reply had (it saw a longer stream, or
+    // sends garbage that parses): both get `message.completed` then `done`, with ids after theirs, so an
+    // EventSource's Last-Event-ID moves forward and the stream closes on `done` instead of reconnecting for ever.
+    for after in [end, end + 40] {
+        let resumed = app.stream_request(Method::GET, &path, None, &[("Last-Event-ID", &after.to_string())]).await;
+        let tail = until_done(&mut events(resumed)).await;
+        let names: Vec<&str> = tail.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(names, ["message.completed", "done"], "after {after}");
+        assert_sequential(&tail, after + 1);
+        assert_eq!(tail[0].data, all[all.len() - 2].data);
+        assert_eq!(tail[1].data, all[all.len() - 1].data);
+    }
+    // The same over the GraphQL subscription.
+    let query = format!(
+        "subscription($c: ID!, $m: ID) {{ messageStream(conversationId: $c, messageId: $m, after: {}) {{ sequence event }} }}",
+        end + 40
+    );
+    let items = app.graphql_sse(&query, json!({ "c": conversation, "m": reply_id })).await;
+    let got: Vec<(u64, &str)> = items
+        .iter()
+        .map(|item| (item["messageStream"]["sequence"].as_u64().unwrap(), item["messageStream"]["event"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got, [(end + 41, "message.completed"), (end + 42, "done")]);
+}
+
+async fn resume_past_the_end_of_a_live_reply_ends_with_the_terminal_events(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.echo_token_delay_ms = 25).await;
+    let (_, conversation) = app.echo_conversation().await;
+    let mut live = app.stream_message(&conversation, "a b c d e f g h").await;
+    let created = next_event(&mut live).await;
+    let reply_id = created.data["messageId"].as_str().unwrap().to_owned();
+    // While the reply runs, a follower claims an id the run never reaches: it waits, then gets the terminal
+    // events numbered after its id, instead of an endless stream.
+    let path = format!("/v2/conversations/{conversation}/messages/{reply_id}/stream");
+    let resumed = app.stream_request(Method::GET, &path, None, &[("Last-Event-ID", "1000")]).await;
+    let tail = until_done(&mut events(resumed)).await;
+    let names: Vec<&str> = tail.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(names, ["message.completed", "done"]);
+    assert_sequential(&tail, 1001);
+    let rest = until_done(&mut live).await;
+    assert_eq!(rest.last().unwrap().data, tail[1].data);
+}
+
+async fn a_slow_reply_is_saved_on_the_time_trigger_while_it_streams(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
+        c.echo_token_delay_ms = 300;
+        // The count trigger is out of reach: only the time trigger can save.
+        c.stream_persist_every_deltas = 10_000;
+        c.stream_persist_interval_ms = 50;
+    })
+    .await;
+    let (_, conversation) = app.echo_conversation().await;
+    let mut live = app.stream_message(&conversation, "a b c d e f").await;
+    let created = next_event(&mut live).await;
+    let first = next_event(&mut live).await;
+    assert_eq!(first.event, "message.delta");
+    let reply_id = created.data["messageId"].as_str().unwrap().to_owned();
+    let saved = loop {
+        let reply = app.get(&format!("/v2/messages/{reply_id}")).await.body;
+        assert_eq!(reply["status"], "in_progress", "the reply finished before any periodic save: {reply}");
+        let content = reply["content"].as_str().unwrap().to_owned();
+        if !content.is_empty() {
+            break content;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let all = until_done(&mut live).await;
+    let text = format!("{}{}", first.data["delta"].as_str().unwrap(), text_of(&all));
+    assert!(text.starts_with(&saved), "{saved:?} is not a prefix of {text:?}");
+    assert_eq!(app.get(&format!("/v2/messages/{reply_id}")).await.body["content"], text.as_str());
 }
