@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn the_standard_introspection_query_fits() {
-        let query = include_str!("../../tests/fixtures/introspection.graphql");
+        let query = include_str!("../../tests/fuzz/graphql_documents/introspection.graphql");
         assert_eq!(check_text(query, &LIMITS), Ok(()));
         let fields = check_document(&parse(query), &LIMITS).expect("fits");
         assert!(fields > 100 && fields < 1_000, "{fields}");

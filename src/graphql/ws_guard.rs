@@ -83,6 +83,29 @@ fn close(code: u16, reason: String) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
+/// The client's next message; before `connection_init`, only until `deadline` (then the connection is closed with
+/// 4408 and `None` ends it, as does the end of the input).
+async fn next_message<S>(
+    input: &mut S,
+    initialised: bool,
+    deadline: tokio::time::Instant,
+    out: &mut mpsc::Sender<Message>,
+) -> Option<Result<Message, axum::Error>>
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    if initialised {
+        return input.next().await;
+    }
+    match tokio::time::timeout_at(deadline, input.next()).await {
+        Ok(next) => next,
+        Err(_) => {
+            let _ = out.send(close(4408, "Connection initialisation timeout".into())).await;
+            None
+        }
+    }
+}
+
 /// Wraps the client's message stream: checks each message, and ends the connection with the protocol's close
 /// code (sent through `out`) on a violation or when `connection_init` does not arrive within `init_timeout`.
 pub fn guard_incoming<S>(
@@ -98,18 +121,7 @@ where
         let deadline = tokio::time::Instant::now() + init_timeout;
         loop {
             let initialised = state.lock().map(|s| s.initialised).unwrap_or(true);
-            let next = if initialised {
-                input.next().await
-            } else {
-                match tokio::time::timeout_at(deadline, input.next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        let _ = out.send(close(4408, "Connection initialisation timeout".into())).await;
-                        break;
-                    }
-                }
-            };
-            let Some(message) = next else { break };
+            let Some(message) = next_message(&mut input, initialised, deadline, &mut out).await else { break };
             if let Ok(Message::Text(text)) = &message {
                 let verdict = match state.lock() {
                     Ok(mut state) => state.incoming(text),
@@ -140,18 +152,7 @@ where
         let deadline = tokio::time::Instant::now() + init_timeout;
         let mut initialised = false;
         loop {
-            let next = if initialised {
-                input.next().await
-            } else {
-                match tokio::time::timeout_at(deadline, input.next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        let _ = out.send(close(4408, "Connection initialisation timeout".into())).await;
-                        break;
-                    }
-                }
-            };
-            let Some(message) = next else { break };
+            let Some(message) = next_message(&mut input, initialised, deadline, &mut out).await else { break };
             if let Ok(Message::Text(text)) = &message
                 && serde_json::from_str::<Value>(text)
                     .ok()

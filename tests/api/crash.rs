@@ -52,16 +52,21 @@ pub(crate) async fn wait_ready(client: &reqwest::Client, base: &str) {
     panic!("the server at {base} never became ready");
 }
 
-async fn deliveries_survive_kill_9_mid_burst(backend: Backend) {
-    let (database_url, _db) = fresh_database(backend).await;
-    let storage = tempfile::tempdir().unwrap();
+/// A key for a new account on the database, made with the real binary's `keys create`.
+pub(crate) fn create_key(database_url: &str, account: &str) -> String {
     let output = Command::new(BIN)
-        .args(["keys", "create", "--account", "crash"])
-        .env("OPENCLAW_DATABASE_URL", &database_url)
+        .args(["keys", "create", "--account", account])
+        .env("OPENCLAW_DATABASE_URL", database_url)
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let key = String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned();
+    String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned()
+}
+
+async fn deliveries_survive_kill_9_mid_burst(backend: Backend) {
+    let (database_url, _db) = fresh_database(backend).await;
+    let storage = tempfile::tempdir().unwrap();
+    let key = create_key(&database_url, "crash");
     let receiver = Receiver::start().await;
     // Slow enough that deliveries are in flight when the process dies.
     receiver.delay(Duration::from_millis(150));

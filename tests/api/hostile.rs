@@ -155,7 +155,7 @@ async fn validation_work_is_bounded_and_charged(backend: Backend) {
     assert!(charged >= 1_500, "charged {charged}");
 
     // The standard introspection query still runs.
-    let introspection = include_str!("../fixtures/introspection.graphql");
+    let introspection = include_str!("../fuzz/graphql_documents/introspection.graphql");
     let reply = post_graphql(&app, json!({ "query": introspection }), gql_json).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert!(reply.body["data"]["__schema"]["types"].as_array().is_some_and(|t| t.len() > 20));

@@ -45,13 +45,7 @@ fn start(database_url: &str, port: u16, storage: &std::path::Path) -> Child {
 async fn a_reply_killed_mid_stream_keeps_its_saved_text_and_resumes_to_done(backend: Backend) {
     let (database_url, _db) = fresh_database(backend).await;
     let storage = tempfile::tempdir().unwrap();
-    let output = Command::new(BIN)
-        .args(["keys", "create", "--account", "stream-crash"])
-        .env("OPENCLAW_DATABASE_URL", &database_url)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let key = String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned();
+    let key = crate::crash::create_key(&database_url, "stream-crash");
     let client = reqwest::Client::new();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
