@@ -41,5 +41,6 @@ mod streaming;
 mod tasks;
 mod tools;
 mod batch;
+mod webhook_fairness;
 mod webhooks;
 mod websocket;
