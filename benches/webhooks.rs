@@ -56,6 +56,10 @@ fn config(database_url: &str, workers: usize) -> Config {
         bootstrap_account: false,
         outbound_allowlist: "127.0.0.1/32".into(),
         task_workers: workers,
+        // One account's fan-out measures the sender's throughput: its endpoints and in-flight deliveries are not
+        // capped below what the instance allows.
+        webhook_max_endpoints_per_account: u64::MAX,
+        webhook_account_concurrency: Config::default().webhook_concurrency,
         storage_dir: std::env::temp_dir().join("openclaw-bench-files").display().to_string(),
         ..Config::default()
     }

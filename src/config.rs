@@ -89,6 +89,15 @@ pub struct Config {
     pub webhook_disable_after_secs: u64,
     /// Deliveries in flight at once on this instance.
     pub webhook_concurrency: usize,
+    /// Deliveries of one account in flight at once on this instance, so one tenant's backlog to slow endpoints
+    /// cannot take every sender (`webhook_concurrency`) and stall other tenants' webhooks.
+    pub webhook_account_concurrency: usize,
+    /// Deliveries to one endpoint (a webhook, or a task's callback URL) in flight at once on this instance, so a
+    /// slow endpoint holds few senders and the account's other endpoints still get theirs.
+    pub webhook_endpoint_concurrency: usize,
+    /// Webhook endpoints one account may register (every event fans out to each of them); creating another is
+    /// refused with `webhook_limit_reached`.
+    pub webhook_max_endpoints_per_account: u64,
     /// How often the delivery worker looks for due retries and other instances' deliveries.
     pub webhook_poll_ms: u64,
     /// Task workers on this instance (0 = this instance runs no tasks).
@@ -204,6 +213,9 @@ impl Default for Config {
             webhook_lease_secs: 60,
             webhook_disable_after_secs: 5 * 24 * 3600,
             webhook_concurrency: 32,
+            webhook_account_concurrency: 8,
+            webhook_endpoint_concurrency: 4,
+            webhook_max_endpoints_per_account: 50,
             webhook_poll_ms: 1000,
             task_workers: 4,
             task_lease_secs: 60,
@@ -278,6 +290,9 @@ const ENV_KEYS: &[&str] = &[
     "webhook_lease_secs",
     "webhook_disable_after_secs",
     "webhook_concurrency",
+    "webhook_account_concurrency",
+    "webhook_endpoint_concurrency",
+    "webhook_max_endpoints_per_account",
     "webhook_poll_ms",
     "task_workers",
     "task_lease_secs",

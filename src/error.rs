@@ -118,7 +118,8 @@ pub fn status_for_code(code: &str) -> StatusCode {
         | "no_active_reply"
         | "idempotency_key_in_use"
         | "stream_unavailable"
-        | "subscription_lagged" => StatusCode::CONFLICT,
+        | "subscription_lagged"
+        | "webhook_limit_reached" => StatusCode::CONFLICT,
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "request_timeout" => StatusCode::REQUEST_TIMEOUT,
         "unsupported_media_type" | "unsupported_file_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,

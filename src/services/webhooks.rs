@@ -3,7 +3,7 @@
 use crate::db::Db;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
@@ -19,7 +19,7 @@ use crate::{
     outbound::OutboundGuard,
     webhooks::signing,
 };
-use entity::{webhook, webhook_attempt, webhook_delivery};
+use entity::{account, webhook, webhook_attempt, webhook_delivery};
 
 /// Subscribes an endpoint to every event type.
 pub const ALL_EVENTS: &str = "*";
@@ -101,15 +101,38 @@ fn validate_description(description: &Option<String>) -> AppResult<()> {
     }
 }
 
-pub async fn create(db: &Db, guard: &OutboundGuard, account_id: &str, new: NewWebhook) -> AppResult<webhook::Model> {
+/// Registers an endpoint, unless the account already has `max_endpoints` (each event fans out to every endpoint, so
+/// their number bounds the deliveries one event costs).
+pub async fn create(
+    db: &Db,
+    guard: &OutboundGuard,
+    account_id: &str,
+    max_endpoints: u64,
+    new: NewWebhook,
+) -> AppResult<webhook::Model> {
     validate_url(guard, &new.url)?;
     let events = validate_events(&new.events)?;
     if let Some(secret) = &new.secret {
         validate_secret(secret)?;
     }
     validate_description(&new.description)?;
+    // Counted and inserted in one write transaction, so concurrent creates cannot both pass the count: SQLite's
+    // `BEGIN IMMEDIATE` serializes writers; on PostgreSQL the account row is locked for the same effect.
+    let txn = crate::db::begin_write(db).await?;
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        account::Entity::find_by_id(account_id).lock_exclusive().one(&txn).await?;
+    }
+    let existing = webhook::Entity::find().filter(webhook::Column::AccountId.eq(account_id)).count(&txn).await?;
+    if existing >= max_endpoints {
+        return Err(AppError::Conflict {
+            code: "webhook_limit_reached",
+            message: format!(
+                "this account already has {existing} webhook endpoints; the limit is {max_endpoints} (delete one, or subscribe an existing endpoint to more events)"
+            ),
+        });
+    }
     let now = Utc::now();
-    Ok(webhook::ActiveModel {
+    let created = webhook::ActiveModel {
         id: Set(crate::ids::new_id("wh")),
         account_id: Set(account_id.to_owned()),
         url: Set(new.url),
@@ -124,8 +147,10 @@ pub async fn create(db: &Db, guard: &OutboundGuard, account_id: &str, new: NewWe
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(created)
 }
 
 pub async fn get(db: &impl ConnectionTrait, account_id: &str, id: &str) -> AppResult<webhook::Model> {

@@ -44,5 +44,6 @@ mod streaming;
 mod tasks;
 mod tools;
 mod batch;
+mod webhook_fairness;
 mod webhooks;
 mod websocket;

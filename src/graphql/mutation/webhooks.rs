@@ -21,7 +21,13 @@ impl WebhookMutation {
     #[graphql(guard = "ScopeGuard(\"webhooks:write\")")]
     async fn create_webhook(&self, ctx: &Context<'_>, input: CreateWebhookInput) -> async_graphql::Result<Webhook> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        let model = webhooks::create(ctx.db().gql()?, &app.outbound, &principal.account_id, input.into()).await.gql()?;
+        let model = webhooks::create(
+            ctx.db().gql()?,
+            &app.outbound,
+            &principal.account_id,
+            app.config.webhook_max_endpoints_per_account,
+            input.into(),
+        ).await.gql()?;
         Ok(Webhook { model, reveal_secret: true })
     }
 
