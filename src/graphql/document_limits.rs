@@ -151,6 +151,25 @@ pub fn check_text(query: &str, limits: &DocumentLimits) -> Result<(), LimitExcee
     Ok(())
 }
 
+/// The largest magnitude a number in the variables may have. PostgreSQL keeps JSON numbers as exact decimals and
+/// prints them back in full; a float next to `f64::MAX` then rounds past it when read, and the row could not be read
+/// again (`number out of range`). Far beyond any real quantity, so refusing it costs no one.
+pub const MAX_NUMBER: f64 = 1e300;
+
+/// Refuses variables holding a number whose magnitude exceeds [`MAX_NUMBER`] (or that is not finite).
+pub fn check_numbers(value: &async_graphql::Value) -> Result<(), String> {
+    use async_graphql::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.is_finite() && f.abs() <= MAX_NUMBER => Ok(()),
+            _ => Err(format!("numbers must be within ±{MAX_NUMBER:e}; got {n}")),
+        },
+        Value::List(items) => items.iter().try_for_each(check_numbers),
+        Value::Object(map) => map.values().try_for_each(check_numbers),
+        _ => Ok(()),
+    }
+}
+
 /// Fields of a parsed document with its fragments expanded; refuses cycles, long spread chains and too many
 /// fields. Returns the number of fields the operations select (what an execution can resolve at most once per
 /// list item), for the operation's price.
@@ -270,6 +289,14 @@ mod tests {
         assert_eq!(check_text(&fine, &LIMITS), Ok(()));
         let deeper = format!("{}{}", "{ a ".repeat(65), "}".repeat(65));
         assert_eq!(check_text(&deeper, &LIMITS), Err(LimitExceeded::TooDeep { limit: 64 }));
+    }
+
+    #[test]
+    fn numbers_postgres_could_not_read_back_are_refused() {
+        let value = |json: serde_json::Value| async_graphql::Value::from_json(json).expect("a value");
+        assert!(check_numbers(&value(serde_json::json!({"a": [1.5, -1e300, 7, u64::MAX]}))).is_ok());
+        assert!(check_numbers(&value(serde_json::json!({"a": {"b": [f64::MIN]}}))).is_err());
+        assert!(check_numbers(&value(serde_json::json!(1.7e308))).is_err());
     }
 
     #[test]

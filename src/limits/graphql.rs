@@ -18,7 +18,7 @@ use crate::{
     app::AppState,
     auth::Principal,
     error::AppError,
-    graphql::document_limits::{DocumentLimits, check_document, check_text},
+    graphql::document_limits::{DocumentLimits, check_document, check_numbers, check_text},
 };
 
 /// Put in a request's data by the REST layer: a REST call costs 1 whatever document runs behind it.
@@ -55,6 +55,11 @@ impl Extension for CostExtension {
         let limits = ctx.data_opt::<AppState>().map(|app| DocumentLimits::from_config(&app.config));
         if let Some(limits) = &limits {
             check_text(query, limits).map_err(|limit| limit.to_server_error())?;
+            if let Err(message) = variables.iter().try_for_each(|(_, value)| check_numbers(value)) {
+                let mut error = ServerError::new(message, None);
+                error.extensions.get_or_insert_with(Default::default).set("code", "validation_error");
+                return Err(error);
+            }
         }
         let document = next.run(ctx, query, variables).await?;
         if let Some(limits) = &limits {

@@ -466,7 +466,30 @@ async fn open_streams_are_capped_per_account(backend: Backend) {
     drop((second, fourth));
 }
 
+async fn numbers_the_database_could_not_read_back_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let agent = app.seed_agent().await;
+    let body = |x: f64| json!({"agentId": agent, "context": {"metadata": {"x": x}}});
+    let refused = app.post("/v2/conversations", body(f64::MIN)).await;
+    refused.assert_error(400, "validation_error");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("numbers must be within"), "{}", refused.text);
+    let created = app.post("/v2/conversations", body(-1e300)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap();
+    let stored = app.get(&format!("/v2/conversations/{id}")).await;
+    assert_eq!(stored.body["context"]["metadata"]["x"], -1e300, "stored and read back: {}", stored.text);
+    let gql = app
+        .graphql(
+            "mutation($m: JSON) { createConversation(input: {agentId: \"x\", context: {metadata: $m}}) { id } }",
+            json!({"m": {"x": 1.7976931348623157e308}}),
+        )
+        .await;
+    assert_eq!(gql.status, StatusCode::BAD_REQUEST, "{}", gql.text);
+    assert_eq!(gql_code(&gql.body), "validation_error");
+}
+
 crate::db_tests!(
+    numbers_the_database_could_not_read_back_are_refused,
     open_streams_are_capped_per_account,
     an_idempotent_request_finishes_when_its_client_leaves,
     a_dead_owners_idempotency_lock_lapses,
