@@ -354,6 +354,12 @@ impl Config {
         Some(self.fallback_provider.clone()).filter(|name| !name.is_empty())
     }
 
+    /// How long a JSON body (at most `body_limit_bytes`) may take to arrive in all: the stall timeout, so a body
+    /// that trickles in never holds a request longer than one that stops.
+    pub fn body_deadline(&self) -> Duration {
+        Duration::from_millis(self.http_body_read_timeout_ms.max(1))
+    }
+
     /// The bounds of the server loop.
     pub fn connection_limits(&self) -> crate::server::ConnectionLimits {
         crate::server::ConnectionLimits {

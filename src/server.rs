@@ -4,7 +4,10 @@
 //!   rest), so idle or stalled sockets cannot take every file descriptor;
 //! - an HTTP/1 connection must send a request's headers within `header_read_timeout` — that is also how long an
 //!   idle keep-alive connection stays open (hyper starts the timer whenever it waits for a request head);
-//! - HTTP/2 connections are pinged, so a peer that went away is noticed.
+//! - HTTP/2 connections are pinged, so a peer that went away is noticed;
+//! - a connection upgraded to a WebSocket keeps its place: each request carries the connection's [`ConnectionSlot`],
+//!   and the WebSocket handler holds it for as long as the socket is open (hyper is done with the connection at
+//!   the upgrade).
 //! Request bodies have their own timeout (a layer of the router, see `app::build_router`).
 use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
@@ -17,6 +20,32 @@ use hyper_util::{
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
+
+/// A connection's place under `max_connections`, shared by its requests; freed when the last holder drops it.
+#[derive(Clone)]
+pub struct ConnectionSlot(#[allow(dead_code, reason = "held, never read")] Arc<tokio::sync::OwnedSemaphorePermit>);
+
+/// The HTTP/2 connection preface; a connection whose first bytes are a prefix of it waits for the rest.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Waits (within `deadline`) until the connection has sent enough to tell its protocol: hyper reads the first
+/// bytes without a timer of its own, so a client that sends nothing — or half a preface — would hold its place.
+async fn sent_a_start(stream: &tokio::net::TcpStream, deadline: tokio::time::Instant) -> bool {
+    let mut first = [0u8; 24];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.peek(&mut first)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return false,
+            Ok(Ok(n)) if n >= H2_PREFACE.len() || !H2_PREFACE.starts_with(&first[..n]) => return true,
+            // Part of an HTTP/2 preface: the rest is due at once from a real client.
+            Ok(Ok(_)) => {
+                if tokio::time::Instant::now() >= deadline {
+                    return false;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
 
 /// Connection bounds (from `Config`).
 #[derive(Debug, Clone, Copy)]
@@ -67,22 +96,23 @@ pub async fn serve(
         };
         // Small responses must not wait for Nagle's algorithm.
         let _ = stream.set_nodelay(true);
-        let service = router.clone().map_request(|request: Request<Incoming>| request.map(Body::new));
-        let service = TowerToHyperService::new(service.map_err(|never: Infallible| match never {}));
+        let slot = ConnectionSlot(Arc::new(permit));
         let (builder, watcher, first_bytes) = (builder.clone(), graceful.watcher(), limits.header_read_timeout);
+        let router = router.clone();
         tokio::spawn(async move {
-            // hyper reads the first bytes (to tell HTTP/1 from HTTP/2) without a timer of its own: a client that
-            // connects and sends nothing is let go here.
-            let mut first = [0u8; 1];
-            if !matches!(tokio::time::timeout(first_bytes, stream.peek(&mut first)).await, Ok(Ok(1..))) {
-                drop(permit);
+            if !sent_a_start(&stream, tokio::time::Instant::now() + first_bytes).await {
                 return;
             }
+            let service = router.map_request(move |request: Request<Incoming>| {
+                let mut request = request.map(Body::new);
+                request.extensions_mut().insert(slot.clone());
+                request
+            });
+            let service = TowerToHyperService::new(service.map_err(|never: Infallible| match never {}));
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             if let Err(err) = watcher.watch(connection).await {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
-            drop(permit);
         });
     }
     drop(listener);

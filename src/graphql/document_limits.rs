@@ -72,9 +72,27 @@ impl LimitExceeded {
     }
 }
 
-/// Bytes that continue a name or a number (`-`, `+` and `.` appear in numbers such as `-1.5e+3`).
-fn is_word(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'+' | b'.')
+/// Bytes that continue a name (or the digits and exponent of a number).
+fn is_name(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// Where the name or number starting at `start` ends. A number also takes `-`, `+` and a `.` followed by a digit
+/// (`-1.5e+3`), never a spread's `...`, so `a...F...F` is five tokens, not one.
+fn word_end(bytes: &[u8], start: usize) -> usize {
+    let number = bytes[start].is_ascii_digit() || bytes[start] == b'-';
+    let mut i = start + 1;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        let continues = is_name(byte)
+            || (number && matches!(byte, b'-' | b'+'))
+            || (number && byte == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+        if !continues {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Size, tokens and nesting of the document's text, before it is parsed. Malformed text (an unterminated string)
@@ -136,11 +154,7 @@ pub fn check_text(query: &str, limits: &DocumentLimits) -> Result<(), LimitExcee
                 i += 1;
             }
             b'.' if bytes[i..].starts_with(b"...") => i += 3,
-            byte if is_word(byte) => {
-                while i < bytes.len() && is_word(bytes[i]) {
-                    i += 1;
-                }
-            }
+            byte if is_name(byte) || byte == b'-' => i = word_end(bytes, i),
             _ => i += 1,
         }
         tokens += 1;
@@ -171,14 +185,14 @@ pub fn check_numbers(value: &async_graphql::Value) -> Result<(), String> {
 }
 
 /// Fields of a parsed document with its fragments expanded; refuses cycles, long spread chains and too many
-/// fields. Returns the number of fields the operations select (what an execution can resolve at most once per
-/// list item), for the operation's price.
+/// fields. Returns the number of fields the largest operation selects (what the one that runs can resolve at most,
+/// once per list item; only one runs, and which one is not known here), for the operation's price.
 pub fn check_document(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<usize, LimitExceeded> {
     let mut counter = Counter { document, limits, memo: HashMap::new(), spreading: HashSet::new(), total: 0 };
     let mut in_operations = 0usize;
     for (_, operation) in document.operations.iter() {
         let (fields, _) = counter.selection_set(&operation.node.selection_set.node, 1)?;
-        in_operations = in_operations.saturating_add(fields);
+        in_operations = in_operations.max(fields);
         counter.add(fields)?;
     }
     // Validation also walks every fragment definition on its own, used or not.
@@ -305,6 +319,8 @@ mod tests {
         assert!(matches!(check_text(&big, &LIMITS), Err(LimitExceeded::TooLarge { size: 100_001, .. })));
         let many = format!("{{ {} }}", "a ".repeat(15_000));
         assert_eq!(check_text(&many, &LIMITS), Err(LimitExceeded::TooManyTokens { limit: 15_000 }));
+        let spreads = format!("{{ a{} }}", "...F".repeat(8_000));
+        assert_eq!(check_text(&spreads, &LIMITS), Err(LimitExceeded::TooManyTokens { limit: 15_000 }), "spreads are tokens");
         let commas_are_free = format!("{{ a{} }}", ",".repeat(50_000));
         assert_eq!(check_text(&commas_are_free, &LIMITS), Ok(()));
         // Multi-byte text and unterminated strings end the scan without a panic.

@@ -262,7 +262,8 @@ async fn read_params(
                 ));
             }
             let limit = state.app.config.body_limit_bytes;
-            let bytes = crate::body::read(body, limit).await.map_err(|err| app_error(err, media))?;
+            let bytes =
+                crate::body::read(body, limit, state.app.config.body_deadline()).await.map_err(|err| app_error(err, media))?;
             match serde_json::from_slice::<Json>(&bytes) {
                 Ok(Json::Object(map)) => params_from(&map).map(Parsed::One),
                 Ok(Json::Array(items)) if !items.is_empty() => items

@@ -11,6 +11,9 @@ use multer::{Constraints, Multipart, SizeLimit};
 use serde_json::{Map, Value as Json};
 use tokio::io::AsyncWriteExt;
 
+/// The most variable paths `map` may give the files, together.
+pub const MAX_FILE_PATHS: usize = 64;
+
 /// The limits of one multipart request.
 #[derive(Debug, Clone, Copy)]
 pub struct MultipartLimits {
@@ -93,6 +96,14 @@ pub async fn read(content_type: &str, body: Body, limits: MultipartLimits) -> Re
         serde_json::from_slice(&bytes).map_err(|err| invalid(format!("`map` must map part names to paths: {err}")))?;
     if map.len() > limits.max_files {
         return Err(invalid(format!("at most {} files per request", limits.max_files)));
+    }
+    // Each path a file is used at holds an open descriptor of its own: bound them, and one use per path.
+    let mut seen = std::collections::HashSet::new();
+    for paths in map.values_mut() {
+        paths.retain(|path| seen.insert(path.clone()));
+    }
+    if seen.len() > MAX_FILE_PATHS {
+        return Err(invalid(format!("`map` names more than {MAX_FILE_PATHS} variable paths")));
     }
 
     let mut files = Vec::with_capacity(map.len());

@@ -35,6 +35,7 @@ pub async fn graphql_ws(
     State(state): State<HttpState>,
     protocol: GraphQLProtocol,
     headers: HeaderMap,
+    slot: Option<axum::Extension<crate::server::ConnectionSlot>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let has_header_credentials = headers.contains_key("x-api-key") || headers.contains_key("authorization");
@@ -44,7 +45,11 @@ pub async fn graphql_ws(
     let limit = state.app.config.body_limit_bytes;
     let upgrade = upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).max_message_size(limit).max_frame_size(limit);
     let transport_ws = upgrade.selected_protocol().is_some_and(|p| p.as_bytes() == b"graphql-transport-ws");
-    upgrade.on_upgrade(move |socket| serve(socket, state, protocol, transport_ws, header_principal))
+    upgrade.on_upgrade(move |socket| async move {
+        // The socket keeps its connection's place under the server's connection cap until it closes.
+        let _slot = slot;
+        serve(socket, state, protocol, transport_ws, header_principal).await
+    })
 }
 
 async fn serve(

@@ -63,7 +63,7 @@ pub async fn batch(
         Ok(principal) => principal,
         Err(err) => return fail(err),
     };
-    let bytes = match crate::body::read(body, state.app.config.body_limit_bytes).await {
+    let bytes = match crate::body::read(body, state.app.config.body_limit_bytes, state.app.config.body_deadline()).await {
         Ok(bytes) => bytes,
         Err(err) => return fail(err),
     };

@@ -45,7 +45,11 @@ pub async fn upload(
             message: "send multipart/form-data with a `file` part".into(),
         });
     };
-    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+    // `purpose` and `collection` are short words: only the `file` part may be large.
+    // (The file's own limit is enforced where it is stored, with its own error.)
+    let limits = multer::SizeLimit::new().for_field("purpose", 1024).for_field("collection", 1024);
+    let constraints = multer::Constraints::new().size_limit(limits);
+    let mut multipart = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let mut purpose = "user_data".to_owned();
     let mut collection = None;
     loop {

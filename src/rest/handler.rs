@@ -139,7 +139,7 @@ async fn execute(
         Err(err) => return problem::from_app_error(err, &request_id),
     };
     let limit = state.app.config.body_limit_bytes;
-    let bytes = match crate::body::read(body, limit).await {
+    let bytes = match crate::body::read(body, limit, state.app.config.body_deadline()).await {
         Ok(bytes) => bytes,
         Err(err) => return problem::from_app_error(err, &request_id),
     };

@@ -52,8 +52,9 @@ pub async fn run_fresh<F>(claimed: Claimed, work: F) -> Response
 where
     F: std::future::Future<Output = Response> + Send + 'static,
 {
+    let (db, account_id, key) = (claimed.db.clone(), claimed.account_id.clone(), claimed.key.clone());
     let renewer = {
-        let (db, account_id, key, lease) = (claimed.db.clone(), claimed.account_id.clone(), claimed.key.clone(), claimed.lease);
+        let (db, account_id, key, lease) = (db.clone(), account_id.clone(), key.clone(), claimed.lease);
         let chrono_lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
         tokio::spawn(async move {
             let mut every = tokio::time::interval(lease / 3);
@@ -66,15 +67,31 @@ where
             }
         })
     };
+    // The renewer stops with the work however it ends (an answer, or a panic).
+    let renewer = AbortOnDrop(renewer);
     let task = tokio::spawn(async move {
+        let _renewer = renewer;
         let response = work.await;
-        let response = remember(&claimed, response).await;
-        renewer.abort();
-        response
+        remember(&claimed, response).await
     });
     match task.await {
         Ok(response) => response,
-        Err(err) => problem::from_app_error(AppError::Internal(anyhow::anyhow!("an idempotent request failed: {err}")), ""),
+        Err(err) => {
+            // The work panicked: nothing was remembered, so the key is released for a retry.
+            if let Err(err) = idempotency::abandon(&db, &account_id, &key).await {
+                tracing::warn!(error = %err, "could not release an idempotency key");
+            }
+            problem::from_app_error(AppError::Internal(anyhow::anyhow!("an idempotent request failed: {err}")), "")
+        }
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

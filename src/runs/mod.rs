@@ -75,8 +75,8 @@ impl Runs {
     }
 
     /// A conversation is going away: its running reply is cancelled, and replies still queued end at once with
-    /// an error (their followers get `error` then `done` instead of waiting forever).
-    pub fn abort_conversation(&self, conversation_id: &str) {
+    /// an error (their followers get `error` then `done` instead of waiting forever). Returns those queued replies.
+    pub fn abort_conversation(&self, conversation_id: &str) -> Vec<String> {
         let mut active = self.lock();
         let queued: Vec<String> = active
             .iter()
@@ -86,13 +86,14 @@ impl Runs {
                 a.log.is_empty().then(|| id.clone())
             })
             .collect();
-        for reply_id in queued {
-            if let Some(entry) = active.remove(&reply_id) {
+        for reply_id in &queued {
+            if let Some(entry) = active.remove(reply_id) {
                 let message = "the conversation was deleted before this reply started";
-                entry.log.push(StreamEventKind::Error, payload::error(&reply_id, "conversation_deleted", message));
-                entry.log.push(StreamEventKind::Done, payload::done(&reply_id, messages::status::CANCELLED));
+                entry.log.push(StreamEventKind::Error, payload::error(reply_id, "conversation_deleted", message));
+                entry.log.push(StreamEventKind::Done, payload::done(reply_id, messages::status::CANCELLED));
             }
         }
+        queued
     }
 
     /// How many replies are live or queued here (for tests and metrics).

@@ -233,6 +233,40 @@ async fn multipart_is_authenticated_before_it_is_read(backend: Backend) {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
     assert_eq!(gql_code(&reply.body), "invalid_multipart");
     assert_eq!(app.get("/v2/files").await.body["pagination"]["total"], 0);
+
+    // A `map` naming one file at thousands of paths (each would hold a descriptor) is refused.
+    let paths: Vec<String> = (0..100).map(|i| format!("variables.f{i}")).collect();
+    let form = reqwest::multipart::Form::new()
+        .text("operations", json!({"query": "mutation($f: Upload!) { uploadFile(file: $f) { id } }", "variables": {"f": null}}).to_string())
+        .text("map", json!({"0": paths}).to_string())
+        .part("0", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"));
+    let reply = read(
+        app.client
+            .post(app.url("/v2/graphql"))
+            .header("X-API-Key", &app.key)
+            .header("Accept", "application/graphql-response+json")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(gql_code(&reply.body), "invalid_multipart");
+
+    // The REST upload's text parts are short words, not buffers.
+    let form = reqwest::multipart::Form::new()
+        .text("purpose", "x".repeat(2 * 1024 * 1024))
+        .part("file", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"));
+    // The server answers as soon as the part passes its limit, so the client may still be writing: a 4xx or a
+    // connection cut short, never a stored file.
+    let sent = reqwest::Client::new().post(app.url("/v2/files")).header("X-API-Key", &app.key).multipart(form).send().await;
+    if let Ok(response) = sent {
+        let reply = read(response).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+        assert_eq!(reply.code(), "invalid_multipart", "{}", reply.text);
+    }
+    assert_eq!(app.get("/v2/files").await.body["pagination"]["total"], 0);
     assert_alive(&app).await;
 }
 
@@ -296,7 +330,31 @@ async fn stalled_and_idle_connections_are_closed(backend: Backend) {
     let answer = read_until_closed(&mut half_head, Duration::from_secs(5), "half_head").await;
     assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
     let answer = read_until_closed(&mut half_body, Duration::from_secs(5), "half_body").await;
-    assert!(!answer.starts_with("HTTP/1.1 2"), "a half-sent body is not accepted: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "a half-sent body is answered 408: {answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    // A body that trickles in (a byte every 100 ms, never pausing past the stall timeout) is cut off at the
+    // deadline too.
+    let mut trickle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /v2/agents HTTP/1.1\r\nHost: x\r\nX-API-Key: {}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+        app.key
+    );
+    trickle.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let answer = loop {
+        if trickle.write_all(b" ").await.is_err() || started.elapsed() > Duration::from_secs(5) {
+            break read_until_closed(&mut trickle, Duration::from_secs(5), "trickle").await;
+        }
+        let mut buf = [0u8; 512];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(100), trickle.read(&mut buf)).await {
+            break String::from_utf8_lossy(&buf[..n]).into_owned();
+        }
+    };
+    assert!(answer.starts_with("HTTP/1.1 408"), "a trickling body is cut off: {answer}");
+    // Half an HTTP/2 preface does not hold a connection either.
+    let mut half_preface = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    half_preface.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    assert_eq!(read_until_closed(&mut half_preface, Duration::from_secs(5), "half_preface").await, "");
     let answer = read_until_closed(&mut keep_alive, Duration::from_secs(5), "keep_alive").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(app.get("/v2/agents").await.body["agents"].as_array().unwrap().is_empty(), "nothing was created");
@@ -343,6 +401,18 @@ async fn connections_are_capped(backend: Backend) {
     // ...and served as soon as one closes.
     drop(held.pop());
     let status = tokio::time::timeout(Duration::from_secs(5), fifth).await.expect("served once a place frees").unwrap();
+    assert_eq!(status.unwrap(), StatusCode::OK);
+    // An upgraded WebSocket keeps its connection's place: with three held and one socket open, a fifth
+    // connection waits again.
+    let ws = connect(&app, "graphql-transport-ws").await;
+    let waiting = tokio::spawn({
+        let url = app.url("/healthz");
+        async move { reqwest::Client::new().get(url).send().await.map(|r| r.status()) }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "a WebSocket does not count against the connection cap");
+    drop(ws);
+    let status = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("served once the socket closes").unwrap();
     assert_eq!(status.unwrap(), StatusCode::OK);
 }
 

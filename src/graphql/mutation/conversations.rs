@@ -52,7 +52,12 @@ impl ConversationMutation {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
         conversations::delete(ctx.db().gql()?, &principal.account_id, &id).await.gql()?;
         let deleted = id.to_string();
-        ctx.work().gql()?.after_commit(app, move |app| app.runs.abort_conversation(&deleted));
+        ctx.work().gql()?.after_commit(app, move |app| {
+            // Replies still queued never run: their token reservations go with them.
+            for reply_id in app.runs.abort_conversation(&deleted) {
+                app.limiter.settle_quota(&reply_id);
+            }
+        });
         Ok(Deleted { id, deleted: true })
     }
 
