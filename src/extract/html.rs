@@ -69,16 +69,26 @@ fn name_at(html: &[u8], at: usize) -> Vec<u8> {
 }
 
 /// Just past the `>` ending the tag whose inside starts at `at` (quoted attribute values may contain `>`), or the
-/// end of the document.
+/// end of the document. A quote opens a value only right after `=`, as in the HTML tokenizer: one inside an
+/// attribute name (`<div a">`) is just a character, so it cannot swallow the tags that follow.
 fn tag_end(html: &[u8], at: usize) -> usize {
     let mut quote = None;
+    let mut after_equals = false;
     for (i, &b) in html.iter().enumerate().skip(at) {
-        match (quote, b) {
-            (Some(q), _) if b == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(b),
-            (None, b'>') => return i + 1,
-            (None, _) => {}
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => continue,
+            None => match b {
+                b'"' | b'\'' if after_equals => {
+                    quote = Some(b);
+                    continue;
+                }
+                b'>' => return i + 1,
+                _ => {}
+            },
+        }
+        if !b.is_ascii_whitespace() {
+            after_equals = b == b'=';
         }
     }
     html.len()
@@ -131,6 +141,11 @@ mod tests {
         // An end tag of an outer element closes everything inside it.
         let closed = "<div><span><b>x</div>".repeat(300);
         assert_eq!(check_depth(closed.as_bytes(), 3), Ok(()));
+        // A quote inside an attribute name opens no value: the tags after it still count.
+        let quoted_names = format!("<div a\">{}<div b\">", "<div>".repeat(300));
+        assert_eq!(check_depth(quoted_names.as_bytes(), 256), Err(257));
+        // A real quoted value may hold `>` and `<div>`.
+        assert_eq!(check_depth(r#"<a title="<div><div><div>">x</a>"#.as_bytes(), 1), Ok(()));
     }
 
     #[test]

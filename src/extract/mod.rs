@@ -38,6 +38,9 @@ pub enum ExtractError {
     /// The extraction process could not run (a deployment problem, not the file's).
     #[error("the text extractor is unavailable")]
     Unavailable(String),
+    /// Every extraction slot stayed taken for a whole extraction's time limit (others' files are being read).
+    #[error("the server is busy reading other files; try again shortly")]
+    Busy,
 }
 
 impl ExtractError {
@@ -47,6 +50,7 @@ impl ExtractError {
             Self::Unreadable { .. } => "unreadable_file",
             Self::Limit { .. } => "extraction_limit",
             Self::Unavailable(_) => "internal_error",
+            Self::Busy => "service_unavailable",
         }
     }
 }
@@ -113,7 +117,7 @@ impl Extractor {
             "application/pdf" => return self.in_child(Kind::Pdf, bytes).await,
             _ => return Err(ExtractError::Unsupported(kind)),
         };
-        let _permit = self.permits.acquire().await.map_err(|err| ExtractError::Unavailable(err.to_string()))?;
+        let _permit = self.slot().await?;
         // Linear, but up to tens of megabytes: not on an async worker.
         let text = tokio::task::spawn_blocking(move || plain_text(kind, &bytes)).await.map_err(|_| {
             ExtractError::Unreadable { kind: kind.label(), reason: "the document is malformed".into() }
@@ -137,8 +141,17 @@ impl Extractor {
     }
 
     /// Runs the `extract` child on `bytes`, killing it at the time limit (or when this future is dropped).
+    /// One of the extraction slots, waiting at most one extraction's time limit for it: a tenant whose files keep
+    /// every slot busy delays others' by at most that, then they are told to retry instead of queueing forever.
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ExtractError> {
+        match tokio::time::timeout(self.timeout, self.permits.acquire()).await {
+            Ok(permit) => permit.map_err(|err| ExtractError::Unavailable(err.to_string())),
+            Err(_) => Err(ExtractError::Busy),
+        }
+    }
+
     async fn in_child(&self, kind: Kind, bytes: Bytes) -> Result<Extracted, ExtractError> {
-        let _permit = self.permits.acquire().await.map_err(|err| ExtractError::Unavailable(err.to_string()))?;
+        let _permit = self.slot().await?;
         let timeout_secs = self.timeout.as_secs_f64();
         let mut child = tokio::process::Command::new(&self.command)
             .arg("extract")

@@ -32,6 +32,7 @@ pub fn validate_collection(name: &str) -> AppResult<()> {
 pub fn extraction_error(err: extract::ExtractError) -> AppError {
     match err {
         extract::ExtractError::Unavailable(cause) => AppError::Internal(anyhow::anyhow!("text extraction: {cause}")),
+        extract::ExtractError::Busy => AppError::Unavailable,
         other => AppError::BadRequest { code: other.code(), message: other.to_string() },
     }
 }
