@@ -52,6 +52,9 @@ pub enum LimitExceeded {
     TooManyFields { limit: usize },
     #[error("fragment \"{0}\" spreads itself")]
     FragmentCycle(String),
+    /// A literal number out of the range the store can hold (see [`MAX_NUMBER`]).
+    #[error("{0}")]
+    Number(String),
 }
 
 impl LimitExceeded {
@@ -61,6 +64,7 @@ impl LimitExceeded {
             Self::TooLarge { .. } | Self::TooManyTokens { .. } | Self::TooManyFields { .. } => "query_too_large",
             Self::TooDeep { .. } => "query_too_deep",
             Self::FragmentCycle(_) => "graphql_validation_error",
+            Self::Number(_) => "validation_error",
         }
     }
 
@@ -191,6 +195,11 @@ pub fn check_document(document: &ExecutableDocument, limits: &DocumentLimits) ->
     let mut counter = Counter { document, limits, memo: HashMap::new(), spreading: HashSet::new(), total: 0 };
     let mut in_operations = 0usize;
     for (_, operation) in document.operations.iter() {
+        for definition in &operation.node.variable_definitions {
+            if let Some(default) = &definition.node.default_value {
+                check_numbers(&default.node).map_err(LimitExceeded::Number)?;
+            }
+        }
         let (fields, _) = counter.selection_set(&operation.node.selection_set.node, 1)?;
         in_operations = in_operations.max(fields);
         counter.add(fields)?;
@@ -244,6 +253,14 @@ impl<'a> Counter<'a> {
         for selection in &set.items {
             let (more, below) = match &selection.node {
                 Selection::Field(field) => {
+                    // Literal arguments are held to the same number range as variables (variables read as null
+                    // here; they are checked on their own).
+                    for (_, argument) in &field.node.arguments {
+                        let literal = argument.node.clone().into_const_with(|_| Ok::<_, ()>(async_graphql::Value::Null));
+                        if let Ok(literal) = literal {
+                            check_numbers(&literal).map_err(LimitExceeded::Number)?;
+                        }
+                    }
                     let (inner, below) = self.selection_set(&field.node.selection_set.node, depth + 1)?;
                     (inner.saturating_add(1), below)
                 }
@@ -311,6 +328,11 @@ mod tests {
         assert!(check_numbers(&value(serde_json::json!({"a": [1.5, -1e300, 7, u64::MAX]}))).is_ok());
         assert!(check_numbers(&value(serde_json::json!({"a": {"b": [f64::MIN]}}))).is_err());
         assert!(check_numbers(&value(serde_json::json!(1.7e308))).is_err());
+        let literal = parse("{ viewer(x: {a: [1, -1.7976931348623157e308]}) { plan } }");
+        assert!(matches!(check_document(&literal, &LIMITS), Err(LimitExceeded::Number(_))));
+        let default = parse("query($v: Float = 1.7e308) { viewer { plan } }");
+        assert!(matches!(check_document(&default, &LIMITS), Err(LimitExceeded::Number(_))));
+        assert!(check_document(&parse("{ viewer(x: [1.5, 1e300, $v]) { plan } }"), &LIMITS).is_ok());
     }
 
     #[test]
