@@ -73,7 +73,7 @@ pub fn router(routes: Arc<CompiledRoutes>) -> Router<HttpState> {
                             known: Option<Extension<Authenticated>>,
                             body: Body| async move {
             let work = work.map(|Extension(work)| work);
-            let call = Call { path: path.0, raw_query: query.0, headers, work, known };
+            let call = Call { path: path.0, raw_query: query.0, headers, work, known, claim: None };
             execute(state, routes, index, call, body).await
         };
         let filter = MethodFilter::try_from(route.method.clone()).unwrap_or(MethodFilter::GET);
@@ -115,6 +115,8 @@ pub(super) struct Call {
     pub work: Option<UnitOfWork>,
     /// The caller, if the limits layer authenticated it already.
     pub known: Option<Extension<Authenticated>>,
+    /// The `Idempotency-Key` this call runs under, for the work to note its progress on.
+    pub claim: Option<services::idempotency::Claim>,
 }
 
 impl Call {
@@ -128,7 +130,7 @@ async fn execute(
     State(state): State<HttpState>,
     routes: Arc<CompiledRoutes>,
     index: usize,
-    call: Call,
+    mut call: Call,
     body: Body,
 ) -> Response {
     let compiled = &routes.0[index];
@@ -162,10 +164,19 @@ async fn execute(
             idempotency::replay(&state, compiled, &call, bytes, principal, remembered).await
         }
         Ok(services::idempotency::Begin::Fresh) => {
+            call.claim = Some(services::idempotency::Claim { account_id: account_id.clone(), key: key.clone() });
             let claimed = idempotency::Claimed { db: call.db(&state).clone(), account_id, key, ttl, lease };
             let routes = routes.clone();
             idempotency::run_fresh(claimed, async move {
                 respond(&state, &routes.0[index], &call, bytes, principal, None).await
+            })
+            .await
+        }
+        Ok(services::idempotency::Begin::Orphaned { reply_id }) => {
+            let claimed = idempotency::Claimed { db: call.db(&state).clone(), account_id, key, ttl, lease };
+            let routes = routes.clone();
+            idempotency::run_fresh(claimed, async move {
+                orphaned(&state, &routes.0[index], &call, bytes, principal, reply_id).await
             })
             .await
         }
@@ -192,18 +203,20 @@ pub(super) async fn respond(
         Ok(variables) => variables,
         Err(err) => return problem::from_app_error(err, &request_id),
     };
-    if let (Some(spec), Some(documents)) = (route.stream, &compiled.stream) {
-        let wants_stream = !spec.when_body_flag
-            || matches!(variables.get("input"), Some(Value::Object(input)) if input.get("stream") == Some(&Value::Boolean(true)));
-        if wants_stream || replay_of.is_some() {
-            let request = sse::StreamRequest { spec, documents, variables, principal, headers: &call.headers };
-            return sse::respond(state, request, replay_of).await;
-        }
+    if let (Some(spec), Some(documents)) = (route.stream, &compiled.stream)
+        && (wants_stream(route, &variables) || replay_of.is_some())
+    {
+        let claim = call.claim.clone();
+        let request = sse::StreamRequest { spec, documents, variables, principal, headers: &call.headers, claim };
+        return sse::respond(state, request, replay_of).await;
     }
     let mut request = async_graphql::Request::new(route.document).variables(variables);
     request.set_parsed_query(compiled.document.clone());
     request.data = request_data(&state.app, principal, call.work.clone());
     request.data.insert(crate::limits::graphql::FlatRate);
+    if let Some(claim) = &call.claim {
+        request.data.insert(claim.clone());
+    }
     let mut response = state.schema.execute(request).await;
     if let Some(problem) = error_response(&mut response, &request_id) {
         return problem;
@@ -226,6 +239,58 @@ pub(super) async fn respond(
             AppError::Internal(anyhow::anyhow!("route {} returned no {}", route.path, route.field)),
             &request_id,
         ),
+    }
+}
+
+/// Whether a call of a streaming route asks for the stream (`"stream": true` where the route streams on a flag).
+fn wants_stream(route: &Route, variables: &Variables) -> bool {
+    route.stream.is_some_and(|spec| {
+        !spec.when_body_flag
+            || matches!(variables.get("input"), Some(Value::Object(input)) if input.get("stream") == Some(&Value::Boolean(true)))
+    })
+}
+
+/// The answer to a retry whose first request died after storing its message (`Begin::Orphaned`): the reply's
+/// resumable stream when the request streams, else the exchange as it stands (after a restart the reply is
+/// `failed` with `interrupted`, keeping what was saved of it).
+async fn orphaned(
+    state: &HttpState,
+    compiled: &CompiledRoute,
+    call: &Call,
+    bytes: axum::body::Bytes,
+    principal: crate::auth::Principal,
+    reply_id: String,
+) -> Response {
+    let request_id = request_id(&call.headers).to_owned();
+    let route = compiled.route;
+    let variables = match variables(route, &call.path, call.raw_query.as_deref(), &call.headers, bytes.clone()).await {
+        Ok(variables) => variables,
+        Err(err) => return problem::from_app_error(err, &request_id),
+    };
+    if wants_stream(route, &variables) {
+        return respond(state, compiled, call, bytes, principal, Some(reply_id)).await;
+    }
+    let reply = match services::messages::get(call.db(state), &principal.account_id, &reply_id).await {
+        Ok(reply) => reply,
+        Err(err) => return problem::from_app_error(err, &request_id),
+    };
+    let mut ids = async_graphql::indexmap::IndexMap::new();
+    ids.insert(Name::new("message"), Value::String(reply.reply_to.unwrap_or_default()));
+    ids.insert(Name::new("reply"), Value::String(reply_id));
+    let mut request = async_graphql::Request::new(super::routes::SENT_EXCHANGE).variables(Variables::from_value(Value::Object(ids)));
+    request.data = request_data(&state.app, principal, call.work.clone());
+    request.data.insert(crate::limits::graphql::FlatRate);
+    let mut response = state.schema.execute(request).await;
+    if let Some(problem) = error_response(&mut response, &request_id) {
+        return problem;
+    }
+    match serde_json::to_vec(&response.data) {
+        Ok(bytes) => {
+            let mut response = (route.status, bytes).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+        Err(err) => problem::from_app_error(AppError::Internal(err.into()), &request_id),
     }
 }
 

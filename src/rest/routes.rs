@@ -95,6 +95,14 @@ macro_rules! message_fields {
     };
 }
 
+/// The exchange a `sendMessage` stored, in the shape it answers: for a retry whose first request died after storing
+/// its message (see `rest::idempotency`).
+pub const SENT_EXCHANGE: &str = concat!(
+    "query($message: ID!, $reply: ID!) { message(id: $message) { ...MessageFields } reply: message(id: $reply) { \
+     ...MessageFields } } ",
+    message_fields!()
+);
+
 const MESSAGE_STREAM: &str = "subscription($conversationId: ID!, $messageId: ID, $after: Int) { \
     messageStream(conversationId: $conversationId, messageId: $messageId, after: $after) { sequence event data } }";
 

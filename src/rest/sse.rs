@@ -35,6 +35,8 @@ pub struct StreamRequest<'a> {
     pub variables: Variables,
     pub principal: Principal,
     pub headers: &'a HeaderMap,
+    /// The `Idempotency-Key` the start runs under, for it to note the reply on.
+    pub claim: Option<crate::services::idempotency::Claim>,
 }
 
 /// Starts (or, for `replay_of`, re-opens) a stream and answers `text/event-stream`.
@@ -103,6 +105,9 @@ async fn start(state: &HttpState, request: &StreamRequest<'_>, request_id: &str)
     start.set_parsed_query(request.documents.0.clone());
     start.data = request_data(&state.app, request.principal.clone(), None);
     start.data.insert(crate::limits::graphql::FlatRate);
+    if let Some(claim) = &request.claim {
+        start.data.insert(claim.clone());
+    }
     let mut response = state.schema.execute(start).await;
     if let Some(problem) = error_response(&mut response, request_id) {
         return Err(problem);

@@ -21,6 +21,34 @@ pub enum Begin {
     Fresh,
     /// Seen and finished: answer with this.
     Replay(Remembered),
+    /// Its first request died (its lock lapsed) after it had stored a message: answer with that exchange as it
+    /// stands (the retry has taken the lock over; remember the answer with [`complete`]).
+    Orphaned { reply_id: String },
+}
+
+/// Marks a key whose running request has stored a message, with the reply's id (see [`note_reply`]).
+pub const PENDING_REPLY: &str = "application/vnd.openclaw.reply-in-progress";
+
+/// The key a request runs under, for the work it does to note its progress on (a plain value the REST layer
+/// puts into the GraphQL request's data).
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub account_id: String,
+    pub key: String,
+}
+
+/// A running request has stored its message: the key remembers the reply, so a retry after this process dies
+/// answers with that exchange instead of storing the message again.
+pub async fn note_reply(db: &Db, claim: &Claim, reply_id: &str) -> AppResult<()> {
+    Entity::update_many()
+        .col_expr(Column::Body, sea_orm::sea_query::Expr::value(reply_id))
+        .col_expr(Column::ContentType, sea_orm::sea_query::Expr::value(PENDING_REPLY))
+        .filter(Column::AccountId.eq(claim.account_id.as_str()))
+        .filter(Column::Key.eq(claim.key.as_str()))
+        .filter(Column::Status.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// A remembered response.
@@ -122,6 +150,23 @@ pub async fn begin(db: &Db, account_id: &str, key: &str, fingerprint: &Fingerpri
             continue; // expired and purged between the two statements: try again
         };
         if existing.expires_at <= now {
+            let orphaned = existing.status.is_none()
+                && existing.content_type.as_deref() == Some(PENDING_REPLY)
+                && fingerprint.matches(&existing.request_hash);
+            if let (true, Some(reply_id)) = (orphaned, existing.body.clone()) {
+                // Take the lock over (only if no other retry did first), then answer with what was stored.
+                let taken = Entity::update_many()
+                    .col_expr(Column::ExpiresAt, sea_orm::sea_query::Expr::value(now + lease))
+                    .filter(Column::AccountId.eq(account_id))
+                    .filter(Column::Key.eq(key))
+                    .filter(Column::ExpiresAt.eq(existing.expires_at))
+                    .exec(db)
+                    .await?;
+                if taken.rows_affected == 1 {
+                    return Ok(Begin::Orphaned { reply_id });
+                }
+                continue;
+            }
             Entity::delete_by_id((account_id.to_owned(), key.to_owned())).exec(db).await?;
             continue;
         }

@@ -22,7 +22,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_openclaw");
 /// Saves every 8 stream events; the time trigger is set out of reach so the saved points are the count's.
 const SAVE_EVERY: u64 = 8;
 
-db_tests!(a_reply_killed_mid_stream_keeps_its_saved_text_and_resumes_to_done);
+db_tests!(
+    a_reply_killed_mid_stream_keeps_its_saved_text_and_resumes_to_done,
+    an_idempotent_send_killed_mid_reply_is_answered_from_what_it_stored,
+);
 
 fn start(database_url: &str, port: u16, storage: &std::path::Path) -> Child {
     Command::new(BIN)
@@ -35,6 +38,8 @@ fn start(database_url: &str, port: u16, storage: &std::path::Path) -> Child {
         .env("OPENCLAW_ECHO_TOKEN_DELAY_MS", "25")
         .env("OPENCLAW_STREAM_PERSIST_EVERY_DELTAS", SAVE_EVERY.to_string())
         .env("OPENCLAW_STREAM_PERSIST_INTERVAL_MS", "600000")
+        // A dead process's idempotency lock lapses quickly.
+        .env("OPENCLAW_IDEMPOTENCY_LOCK_LEASE_SECS", "3")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -141,6 +146,73 @@ async fn a_reply_killed_mid_stream_keeps_its_saved_text_and_resumes_to_done(back
     );
     // Saves happen every SAVE_EVERY events, so what was saved is a whole number of them.
     assert_eq!(saved.len() as u64 % SAVE_EVERY, 0, "saved {} events", saved.len());
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+async fn an_idempotent_send_killed_mid_reply_is_answered_from_what_it_stored(backend: Backend) {
+    let (database_url, _db) = fresh_database(backend).await;
+    let storage = tempfile::tempdir().unwrap();
+    let key = crate::crash::create_key(&database_url, "idempotent-crash");
+    let client = reqwest::Client::new();
+    let base = |port: u16| format!("http://127.0.0.1:{port}");
+    let port = free_port();
+    let mut server = start(&database_url, port, storage.path());
+    wait_ready(&client, &base(port)).await;
+    let post = |url: String, body: Value| client.post(url).header("X-API-Key", &key).json(&body).send();
+    let agent: Value = post(format!("{}/v2/agents", base(port)), json!({"name": "idem", "model": "echo"})).await.unwrap().json().await.unwrap();
+    let conversation: Value =
+        post(format!("{}/v2/conversations", base(port)), json!({"agentId": agent["id"]})).await.unwrap().json().await.unwrap();
+    let path = format!("/v2/conversations/{}/messages", conversation["id"].as_str().unwrap());
+    let content = (0..300).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+    let body = json!({"content": content, "stream": false});
+    let send = |port: u16| {
+        client
+            .post(format!("{}{path}", base(port)))
+            .header("X-API-Key", &key)
+            .header("Idempotency-Key", "dies-mid-reply")
+            .json(&body)
+            .send()
+    };
+    // The first request stores its message and starts the reply; the process dies while the reply runs.
+    let first = tokio::spawn(send(port));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed: Value = client.get(format!("{}{path}", base(port))).header("X-API-Key", &key).send().await.unwrap().json().await.unwrap();
+        if listed["messages"].as_array().is_some_and(|m| m.len() == 2) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the message was never stored");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill().unwrap(); // SIGKILL: the answer was never remembered
+    server.wait().unwrap();
+    assert!(first.await.unwrap().is_err(), "the first client lost its connection with the process");
+
+    let port = free_port();
+    let mut server = start(&database_url, port, storage.path());
+    wait_ready(&client, &base(port)).await;
+    // While the dead process's lock has not lapsed, retries are told to wait; then they get what it stored.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let retry = loop {
+        let retry = send(port).await.unwrap();
+        if retry.status() != StatusCode::CONFLICT || std::time::Instant::now() > deadline {
+            break retry;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(retry.status(), StatusCode::OK);
+    let exchange: Value = retry.json().await.unwrap();
+    assert_eq!(exchange["message"]["content"], content.as_str(), "{exchange}");
+    assert_eq!(exchange["reply"]["status"], "failed", "{exchange}");
+    assert_eq!(exchange["reply"]["error"]["code"], "interrupted", "{exchange}");
+    let listed: Value = client.get(format!("{}{path}", base(port))).header("X-API-Key", &key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["messages"].as_array().unwrap().len(), 2, "the message was not stored again: {listed}");
+    // That answer is now remembered like any other.
+    let again = send(port).await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, exchange);
     server.kill().unwrap();
     server.wait().unwrap();
 }

@@ -85,6 +85,13 @@ impl ConversationMutation {
         let hold = app.limiter.reserve_quota(ctx.db().gql()?, principal, estimate).await.gql()?;
         let sent = messages::store_user_message(ctx.db().gql()?, &principal.account_id, &conversation_id, new).await.gql()?;
         hold.for_reply(&sent.reply.id);
+        // Under an `Idempotency-Key`, the key learns the reply now: a retry after this process dies answers with
+        // this exchange instead of storing the message again.
+        if let Some(claim) = ctx.data_opt::<crate::services::idempotency::Claim>()
+            && let Err(err) = crate::services::idempotency::note_reply(ctx.db().gql()?, claim, &sent.reply.id).await
+        {
+            tracing::warn!(error = %err, "could not note a reply on its idempotency key");
+        }
         runs::start(app, &sent);
         Ok(SendMessagePayload { message: sent.message, reply: sent.reply })
     }
