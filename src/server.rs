@@ -4,7 +4,9 @@
 //!   rest), so idle or stalled sockets cannot take every file descriptor;
 //! - an HTTP/1 connection must send a request's headers within `header_read_timeout` — that is also how long an
 //!   idle keep-alive connection stays open (hyper starts the timer whenever it waits for a request head);
-//! - HTTP/2 connections are pinged, so a peer that went away is noticed;
+//! - HTTP/2 connections are pinged, so a peer that went away is noticed, and any connection with no request in
+//!   flight for `header_read_timeout` is closed (hyper has no idle timeout for HTTP/2, and a client answering
+//!   pings would otherwise hold its place for ever);
 //! - a connection upgraded to a WebSocket keeps its place: each request carries the connection's [`ConnectionSlot`],
 //!   and the WebSocket handler holds it for as long as the socket is open (hyper is done with the connection at
 //!   the upgrade).
@@ -44,6 +46,75 @@ async fn sent_a_start(stream: &tokio::net::TcpStream, deadline: tokio::time::Ins
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
+    }
+}
+
+/// Requests in flight on one connection and when the last one ended.
+struct Activity {
+    in_flight: std::sync::atomic::AtomicUsize,
+    last: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self { in_flight: std::sync::atomic::AtomicUsize::new(0), last: std::sync::Mutex::new(tokio::time::Instant::now()) }
+    }
+
+    fn started(&self) {
+        self.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn ended(&self) {
+        self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = tokio::time::Instant::now();
+    }
+
+    /// Resolves once nothing has been in flight for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let last = *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let busy = self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0;
+            if !busy && last.elapsed() >= limit {
+                return;
+            }
+            let wake = if busy { tokio::time::Instant::now() + limit } else { last + limit };
+            tokio::time::sleep_until(wake).await;
+        }
+    }
+}
+
+/// Marks a request's end when its response body is done (or dropped).
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.ended();
+    }
+}
+
+/// A response body that ends its request's [`InFlight`] with it.
+struct Tracked {
+    body: Body,
+    _done: InFlight,
+}
+
+impl http_body::Body for Tracked {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -103,15 +174,29 @@ pub async fn serve(
             if !sent_a_start(&stream, tokio::time::Instant::now() + first_bytes).await {
                 return;
             }
-            let service = router.map_request(move |request: Request<Incoming>| {
-                let mut request = request.map(Body::new);
-                request.extensions_mut().insert(slot.clone());
-                request
-            });
+            let activity = Arc::new(Activity::new());
+            let (requests, responses) = (activity.clone(), activity.clone());
+            let service = router
+                .map_request(move |request: Request<Incoming>| {
+                    requests.started();
+                    let mut request = request.map(Body::new);
+                    request.extensions_mut().insert(slot.clone());
+                    request
+                })
+                .map_response(move |response: axum::response::Response| {
+                    let done = InFlight(responses.clone());
+                    response.map(|body| Body::new(Tracked { body, _done: done }))
+                });
             let service = TowerToHyperService::new(service.map_err(|never: Infallible| match never {}));
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(err) = watcher.watch(connection).await {
-                tracing::debug!(error = %err, "connection ended with an error");
+            tokio::select! {
+                served = watcher.watch(connection) => {
+                    if let Err(err) = served {
+                        tracing::debug!(error = %err, "connection ended with an error");
+                    }
+                }
+                // Nothing in flight for the whole idle time: the connection is dropped (closed).
+                () = activity.idle_for(first_bytes) => tracing::debug!("idle connection closed"),
             }
         });
     }

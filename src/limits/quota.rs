@@ -5,8 +5,8 @@
 //! Usage is recorded when a reply ends, so replies started together would all see the same month and all pass.
 //! Each admitted reply therefore reserves an estimate (its prompt plus its `maxTokens`) until its usage is recorded,
 //! and a reply is admitted only while the recorded usage plus the reservations still leave some allowance: a burst
-//! overshoots the allowance by about one reply (the estimate leaves out the history, attachments and further calls
-//! of a tool loop, and a reply settling while a send reads the month is briefly counted in neither). Reservations
+//! overshoots the allowance by about one reply's reservation (the estimate leaves out attachments and the further
+//! calls of a tool loop, and a reply settling while a send reads the month is briefly counted in neither). Reservations
 //! are held by this instance (several instances each admit up to that bound), and lapse after
 //! [`RESERVATION_MAX_AGE`] should a settle ever be missed.
 use std::{

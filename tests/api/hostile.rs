@@ -351,6 +351,10 @@ async fn stalled_and_idle_connections_are_closed(backend: Backend) {
         }
     };
     assert!(answer.starts_with("HTTP/1.1 408"), "a trickling body is cut off: {answer}");
+    // An HTTP/2 connection with nothing in flight is closed after the idle time, though it would answer pings.
+    let mut h2_idle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    h2_idle.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00").await.unwrap();
+    let _ = read_until_closed(&mut h2_idle, Duration::from_secs(5), "h2_idle").await;
     // Half an HTTP/2 preface does not hold a connection either.
     let mut half_preface = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     half_preface.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
