@@ -36,6 +36,17 @@ fn gql_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default()
 }
 
+/// A GraphQL multipart request (the multipart request spec), answered as `application/graphql-response+json`.
+async fn post_graphql_multipart(app: &TestApp, form: reqwest::multipart::Form) -> crate::helpers::Reply {
+    let request = app
+        .client
+        .post(app.url("/v2/graphql"))
+        .header("X-API-Key", &app.key)
+        .header("Accept", "application/graphql-response+json")
+        .multipart(form);
+    read(request.send().await.unwrap()).await
+}
+
 async fn post_graphql(app: &TestApp, body: Value, accept: &str) -> crate::helpers::Reply {
     let request = app
         .client
@@ -80,17 +91,7 @@ async fn deep_documents_are_refused_on_every_path(backend: Backend) {
         // Multipart
         let operations = json!({ "query": document }).to_string();
         let form = reqwest::multipart::Form::new().text("operations", operations).text("map", "{}");
-        let reply = read(
-            app.client
-                .post(app.url("/v2/graphql"))
-                .header("X-API-Key", &app.key)
-                .header("Accept", gql_json)
-                .multipart(form)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let reply = post_graphql_multipart(&app, form).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
         assert_eq!(gql_code(&reply.body), "query_too_deep");
     }
@@ -219,17 +220,7 @@ async fn multipart_is_authenticated_before_it_is_read(backend: Backend) {
         .part("0", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"))
         .text("operations", json!({"query": "mutation($f: Upload!) { uploadFile(file: $f) { id } }", "variables": {"f": null}}).to_string())
         .text("map", json!({"0": ["variables.f"]}).to_string());
-    let reply = read(
-        app.client
-            .post(app.url("/v2/graphql"))
-            .header("X-API-Key", &app.key)
-            .header("Accept", "application/graphql-response+json")
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let reply = post_graphql_multipart(&app, form).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
     assert_eq!(gql_code(&reply.body), "invalid_multipart");
     assert_eq!(app.get("/v2/files").await.body["pagination"]["total"], 0);
@@ -240,17 +231,7 @@ async fn multipart_is_authenticated_before_it_is_read(backend: Backend) {
         .text("operations", json!({"query": "mutation($f: Upload!) { uploadFile(file: $f) { id } }", "variables": {"f": null}}).to_string())
         .text("map", json!({"0": paths}).to_string())
         .part("0", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"));
-    let reply = read(
-        app.client
-            .post(app.url("/v2/graphql"))
-            .header("X-API-Key", &app.key)
-            .header("Accept", "application/graphql-response+json")
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let reply = post_graphql_multipart(&app, form).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
     assert_eq!(gql_code(&reply.body), "invalid_multipart");
 
