@@ -43,13 +43,21 @@ async fn serve(config: Config) -> Server {
 
 impl Server {
     async fn post(&self, path: &str, body: Value) -> Value {
-        let response = self.client.post(format!("{}{path}", self.base)).header("x-api-key", &self.key).json(&body).send().await.unwrap();
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("x-api-key", &self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert!(response.status().is_success(), "{path}: {}", response.status());
         response.json().await.unwrap()
     }
 
     async fn get(&self, path: &str) -> Value {
-        let response = self.client.get(format!("{}{path}", self.base)).header("x-api-key", &self.key).send().await.unwrap();
+        let response =
+            self.client.get(format!("{}{path}", self.base)).header("x-api-key", &self.key).send().await.unwrap();
         assert!(response.status().is_success(), "{path}: {}", response.status());
         response.json().await.unwrap()
     }
@@ -76,8 +84,11 @@ fn vocabulary(rng: &mut StdRng) -> Vec<String> {
         .map(|_| (0..rng.random_range(2..4)).map(|_| syllables[rng.random_range(0..syllables.len())]).collect())
         .collect();
     words.extend(
-        ["likes", "prefers", "coffee", "tea", "meeting", "allergic", "birthday", "project", "deadline", "travel", "office", "family"]
-            .map(str::to_owned),
+        [
+            "likes", "prefers", "coffee", "tea", "meeting", "allergic", "birthday", "project", "deadline", "travel",
+            "office", "family",
+        ]
+        .map(str::to_owned),
     );
     words
 }
@@ -93,7 +104,12 @@ async fn memory_search(label: &str, database_url: String, memories: usize, searc
         ..Config::default()
     })
     .await;
-    let agent = server.post("/v2/agents", json!({ "name": "bench", "model": "echo", "memory": { "enabled": true, "retention": "30d" } })).await;
+    let agent = server
+        .post(
+            "/v2/agents",
+            json!({ "name": "bench", "model": "echo", "memory": { "enabled": true, "retention": "30d" } }),
+        )
+        .await;
     let agent_id = agent["id"].as_str().unwrap().to_owned();
     let account_id = server.account_id.clone();
     let mut rng = StdRng::seed_from_u64(7);
@@ -104,7 +120,8 @@ async fn memory_search(label: &str, database_url: String, memories: usize, searc
     for batch in 0..memories.div_ceil(500) {
         let rows: Vec<entity::memory::ActiveModel> = (0..500.min(memories - batch * 500))
             .map(|_| {
-                let content: Vec<&str> = (0..rng.random_range(6..14)).map(|_| words[rng.random_range(0..words.len())].as_str()).collect();
+                let content: Vec<&str> =
+                    (0..rng.random_range(6..14)).map(|_| words[rng.random_range(0..words.len())].as_str()).collect();
                 entity::memory::ActiveModel {
                     id: Set(openclaw::ids::new_id("mem")),
                     account_id: Set(account_id.clone()),
@@ -141,7 +158,11 @@ async fn memory_search(label: &str, database_url: String, memories: usize, searc
             hits += body["memories"].as_array().unwrap().len();
         }
         let scope = if scoped { "one user" } else { "agent-wide" };
-        println!("{label}: search ({scope:>10}) {}  avg hits {:.1}", percentiles(samples), hits as f64 / searches as f64);
+        println!(
+            "{label}: search ({scope:>10}) {}  avg hits {:.1}",
+            percentiles(samples),
+            hits as f64 / searches as f64
+        );
     }
 }
 
@@ -159,7 +180,8 @@ async fn tool_round_trip(rounds: usize) {
     })
     .await;
     // A custom skill endpoint on loopback answering at once.
-    let router = axum::Router::new().route("/skill", axum::routing::post(|| async { axum::Json(json!({ "ok": true })) }));
+    let router =
+        axum::Router::new().route("/skill", axum::routing::post(|| async { axum::Json(json!({ "ok": true })) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}/skill", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -167,7 +189,9 @@ async fn tool_round_trip(rounds: usize) {
         .post("/v2/skills", json!({ "name": "ping", "description": "answers ok", "parameters": { "type": "object" }, "endpoint": endpoint }))
         .await;
     let custom_id = custom["skill"]["id"].as_str().unwrap().to_owned();
-    let agent = server.post("/v2/agents", json!({ "name": "tools", "model": "echo", "skills": ["calculator", custom_id] })).await;
+    let agent = server
+        .post("/v2/agents", json!({ "name": "tools", "model": "echo", "skills": ["calculator", custom_id] }))
+        .await;
     let conversation = server.post("/v2/conversations", json!({ "agentId": agent["id"] })).await;
     let path = format!("/v2/conversations/{}/messages", conversation["id"].as_str().unwrap());
     let custom_tool = custom_id.replace('-', "_");
@@ -206,7 +230,8 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = format!("sqlite://{}?mode=rwc", dir.path().join("memories.db").display());
         memory_search("SQLite    ", sqlite, memories, searches).await;
-        let admin_url = std::env::var("OPENCLAW_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let admin_url = std::env::var("OPENCLAW_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         match Database::connect(&admin_url).await {
             Ok(admin) => {
                 let name = format!("openclaw_bench_{}", uuid::Uuid::new_v4().simple());

@@ -98,12 +98,17 @@ async fn fanout(database_url: &str, events: usize, rate: f64) {
     let (base, stop) = serve(state).await;
     let (receiver_base, arrivals) = receiver().await;
     let http = reqwest::Client::new();
-    let post = |path: &str, body: Value| http.post(format!("{base}{path}")).header("x-api-key", &key).json(&body).send();
+    let post =
+        |path: &str, body: Value| http.post(format!("{base}{path}")).header("x-api-key", &key).json(&body).send();
     for n in 0..subscriptions {
-        let hook = post("/v2/webhooks", json!({ "url": format!("{receiver_base}/h/{n}"), "events": ["conversation.created"] }));
+        let hook = post(
+            "/v2/webhooks",
+            json!({ "url": format!("{receiver_base}/h/{n}"), "events": ["conversation.created"] }),
+        );
         assert_eq!(hook.await.unwrap().status(), 201);
     }
-    let agent: Value = post("/v2/agents", json!({ "name": "bench", "model": "echo" })).await.unwrap().json().await.unwrap();
+    let agent: Value =
+        post("/v2/agents", json!({ "name": "bench", "model": "echo" })).await.unwrap().json().await.unwrap();
     let mut sent_at: HashMap<String, Instant> = HashMap::new();
     let started = Instant::now();
     for n in 0..events {
@@ -112,7 +117,8 @@ async fn fanout(database_url: &str, events: usize, rate: f64) {
             tokio::time::sleep_until(due.into()).await;
         }
         let at = Instant::now();
-        let created: Value = post("/v2/conversations", json!({ "agentId": agent["id"] })).await.unwrap().json().await.unwrap();
+        let created: Value =
+            post("/v2/conversations", json!({ "agentId": agent["id"] })).await.unwrap().json().await.unwrap();
         sent_at.insert(created["id"].as_str().unwrap().to_owned(), at);
     }
     let created_in = started.elapsed();
@@ -124,13 +130,21 @@ async fn fanout(database_url: &str, events: usize, rate: f64) {
     let arrivals = arrivals.lock().unwrap().clone();
     let last = arrivals.iter().map(|(_, at)| *at).max().unwrap_or(started);
     let elapsed = last - started;
-    let mut latencies: Vec<Duration> =
-        arrivals.iter().filter_map(|(id, at)| sent_at.get(id).map(|sent| at.saturating_duration_since(*sent))).collect();
+    let mut latencies: Vec<Duration> = arrivals
+        .iter()
+        .filter_map(|(id, at)| sent_at.get(id).map(|sent| at.saturating_duration_since(*sent)))
+        .collect();
     latencies.sort();
     let pace = if rate > 0.0 { format!("{rate} events/s") } else { "back to back".to_owned() };
-    println!("\n(a) webhook fan-out — {subscriptions} subscriptions, {events} events {pace}, {expected} deliveries expected");
+    println!(
+        "\n(a) webhook fan-out — {subscriptions} subscriptions, {events} events {pace}, {expected} deliveries expected"
+    );
     println!("  delivered                 {} of {expected}", arrivals.len());
-    println!("  events created in         {:.2} s ({:.0} events/s over HTTP)", created_in.as_secs_f64(), events as f64 / created_in.as_secs_f64());
+    println!(
+        "  events created in         {:.2} s ({:.0} events/s over HTTP)",
+        created_in.as_secs_f64(),
+        events as f64 / created_in.as_secs_f64()
+    );
     println!("  first create → last POST  {:.2} s", elapsed.as_secs_f64());
     println!("  deliveries/s              {:.0}", arrivals.len() as f64 / elapsed.as_secs_f64());
     println!("  events/s fully fanned out {:.1}", events as f64 / elapsed.as_secs_f64());

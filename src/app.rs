@@ -21,12 +21,12 @@ use crate::{
     auth::{Authenticator, jwt::JwtKeys},
     config::Config,
     db::{self, Db, QueryCounter},
-    limits::{LimitStore, Limiter, MemoryStore, redis::RedisStore},
     events::{Event, EventBus, EventKind, InMemoryBus},
     graphql::{self, AppSchema, documents::DocumentCache},
+    limits::{LimitStore, Limiter, MemoryStore, redis::RedisStore},
     llm,
-    rest::{self, CompiledRoutes, problem},
     outbound::{Allowlist, OutboundGuard},
+    rest::{self, CompiledRoutes, problem},
     runs::Runs,
     services,
     storage::{FileStorage, LocalStorage},
@@ -94,8 +94,7 @@ impl AppState {
                 bytes
             }
         };
-        let auth =
-            Authenticator::new(pool, JwtKeys::new(&secret), Duration::from_secs(config.api_key_cache_secs));
+        let auth = Authenticator::new(pool, JwtKeys::new(&secret), Duration::from_secs(config.api_key_cache_secs));
         let llm = llm::Registry::from_config(
             &config.providers,
             config.fallback(),
@@ -240,8 +239,7 @@ pub fn build_router(state: AppState) -> anyhow::Result<Router> {
     let routes = Arc::new(CompiledRoutes::compile()?);
     let openapi_json = axum::body::Bytes::from(serde_json::to_vec(&rest::openapi::document())?);
     let document_limits = graphql::document_limits::DocumentLimits::from_config(&state.config);
-    let http_state =
-        HttpState {
+    let http_state = HttpState {
         app: state,
         schema,
         documents: Arc::new(DocumentCache::new(1024, document_limits)),

@@ -81,7 +81,9 @@ impl AppError {
     /// When a retry can succeed, for `Retry-After`. A freed concurrency slot cannot be predicted: one second.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Self::RateLimited { retry_after_secs } | Self::QuotaExceeded { retry_after_secs, .. } => Some(*retry_after_secs),
+            Self::RateLimited { retry_after_secs } | Self::QuotaExceeded { retry_after_secs, .. } => {
+                Some(*retry_after_secs)
+            }
             Self::ConcurrencyLimited { .. } => Some(1),
             _ => None,
         }

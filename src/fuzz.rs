@@ -31,7 +31,8 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
 /// Inputs for a target: tokens of its format strung together, seeds with bytes changed, inserted or removed
 /// (including repeated runs, which is how nesting bombs look), and arbitrary bytes.
 fn inputs(seeds: Vec<Vec<u8>>, vocabulary: &'static [&'static str]) -> BoxedStrategy<Vec<u8>> {
-    let soup = prop::collection::vec(prop::sample::select(vocabulary), 0..160).prop_map(|tokens| tokens.concat().into_bytes());
+    let soup =
+        prop::collection::vec(prop::sample::select(vocabulary), 0..160).prop_map(|tokens| tokens.concat().into_bytes());
     let raw = prop::collection::vec(any::<u8>(), 0..512);
     if seeds.is_empty() {
         return prop_oneof![soup, raw].boxed();

@@ -51,7 +51,7 @@ pub mod storage;
 pub mod tasks;
 /// Logging.
 pub mod telemetry;
-/// Webhook bodies, signatures, retry schedule and the delivery worker.
-pub mod webhooks;
 /// Where a request's writes go and when their effects are announced (atomic batches).
 pub mod unit_of_work;
+/// Webhook bodies, signatures, retry schedule and the delivery worker.
+pub mod webhooks;

@@ -57,7 +57,10 @@ struct Activity {
 
 impl Activity {
     fn new() -> Self {
-        Self { in_flight: std::sync::atomic::AtomicUsize::new(0), last: std::sync::Mutex::new(tokio::time::Instant::now()) }
+        Self {
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            last: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
     }
 
     fn started(&self) {

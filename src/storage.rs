@@ -113,7 +113,9 @@ impl FileStorage for LocalStorage {
         use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let mut file = match tokio::fs::File::open(self.path(key)).await {
             Ok(file) => file,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(StorageError::NotFound(key.to_owned())),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StorageError::NotFound(key.to_owned()));
+            }
             Err(err) => return Err(err.into()),
         };
         file.seek(std::io::SeekFrom::Start(start)).await?;

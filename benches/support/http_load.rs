@@ -92,4 +92,3 @@ pub fn percentile(sorted: &[u32], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     f64::from(sorted[index]) / 1000.0
 }
-

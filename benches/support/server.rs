@@ -18,8 +18,7 @@ pub struct BenchServer {
 pub async fn start(config: Config) -> BenchServer {
     let state = AppState::build(config).await.expect("the server starts");
     let account = services::accounts::find_or_create(&state.db, "bench", Plan::Enterprise).await.expect("an account");
-    let (_, key) =
-        services::accounts::create_key(&state.db, &account.id, None, vec!["*".into()]).await.expect("a key");
+    let (_, key) = services::accounts::create_key(&state.db, &account.id, None, vec!["*".into()]).await.expect("a key");
     let router = app::build_router(state.clone()).expect("the router");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let addr = listener.local_addr().expect("its address");

@@ -16,11 +16,15 @@ impl FullTextIndex {
         let fts = format!("{table}_fts");
         match backend {
             DatabaseBackend::Postgres => vec![
-                format!("ALTER TABLE {table} ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED"),
+                format!(
+                    "ALTER TABLE {table} ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED"
+                ),
                 format!("CREATE INDEX idx_{table}_search ON {table} USING GIN (search)"),
             ],
             _ => vec![
-                format!("CREATE VIRTUAL TABLE {fts} USING fts5({key} UNINDEXED, content, tokenize = 'porter unicode61 remove_diacritics 2')"),
+                format!(
+                    "CREATE VIRTUAL TABLE {fts} USING fts5({key} UNINDEXED, content, tokenize = 'porter unicode61 remove_diacritics 2')"
+                ),
                 format!(
                     "CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN
                          INSERT INTO {fts} ({key}, content) VALUES (new.id, new.content);

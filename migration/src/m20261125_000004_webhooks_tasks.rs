@@ -149,12 +149,22 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("idx_tasks_account_id").table(Tasks::Table).col(Tasks::AccountId).col(Tasks::Id).to_owned(),
+                Index::create()
+                    .name("idx_tasks_account_id")
+                    .table(Tasks::Table)
+                    .col(Tasks::AccountId)
+                    .col(Tasks::Id)
+                    .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                Index::create().name("idx_tasks_due").table(Tasks::Table).col(Tasks::Status).col(Tasks::RunAfter).to_owned(),
+                Index::create()
+                    .name("idx_tasks_due")
+                    .table(Tasks::Table)
+                    .col(Tasks::Status)
+                    .col(Tasks::RunAfter)
+                    .to_owned(),
             )
             .await?;
         manager
@@ -176,7 +186,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("idx_files_account_id").table(Files::Table).col(Files::AccountId).col(Files::Id).to_owned(),
+                Index::create()
+                    .name("idx_files_account_id")
+                    .table(Files::Table)
+                    .col(Files::AccountId)
+                    .col(Files::Id)
+                    .to_owned(),
             )
             .await?;
         manager

@@ -10,8 +10,6 @@ const INDEX: FullTextIndex = FullTextIndex { table: "memories", key: "memory_id"
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -52,7 +50,11 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("idx_memories_expires_at").table(Memories::Table).col(Memories::ExpiresAt).to_owned(),
+                Index::create()
+                    .name("idx_memories_expires_at")
+                    .table(Memories::Table)
+                    .col(Memories::ExpiresAt)
+                    .to_owned(),
             )
             .await?;
         INDEX.create(manager).await

@@ -10,8 +10,6 @@ const INDEX: FullTextIndex = FullTextIndex { table: "file_chunks", key: "chunk_i
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {

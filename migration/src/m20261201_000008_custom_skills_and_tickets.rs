@@ -18,7 +18,9 @@ impl MigrationTrait for Migration {
             manager.alter_table(Table::alter().table(Skills::Table).add_column(column).to_owned()).await?;
         }
         manager
-            .create_index(Index::create().name("idx_skills_account").table(Skills::Table).col(Skills::AccountId).to_owned())
+            .create_index(
+                Index::create().name("idx_skills_account").table(Skills::Table).col(Skills::AccountId).to_owned(),
+            )
             .await?;
         manager
             .create_table(

@@ -104,9 +104,7 @@ impl Principal {
         }
         let resource = scope.split(':').next().unwrap_or(scope);
         self.scopes.iter().any(|granted| {
-            granted == "*"
-                || granted == scope
-                || granted.strip_suffix(":*").is_some_and(|r| r == resource)
+            granted == "*" || granted == scope || granted.strip_suffix(":*").is_some_and(|r| r == resource)
         })
     }
 }

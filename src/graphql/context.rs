@@ -32,6 +32,7 @@ impl ContextExt for Context<'_> {
     }
 
     fn work(&self) -> Result<&UnitOfWork, AppError> {
-        self.data::<UnitOfWork>().map_err(|_| AppError::Internal(anyhow::anyhow!("UnitOfWork missing from request data")))
+        self.data::<UnitOfWork>()
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("UnitOfWork missing from request data")))
     }
 }

@@ -256,7 +256,8 @@ impl<'a> Counter<'a> {
                     // Literal arguments are held to the same number range as variables (variables read as null
                     // here; they are checked on their own).
                     for (_, argument) in &field.node.arguments {
-                        let literal = argument.node.clone().into_const_with(|_| Ok::<_, ()>(async_graphql::Value::Null));
+                        let literal =
+                            argument.node.clone().into_const_with(|_| Ok::<_, ()>(async_graphql::Value::Null));
                         if let Ok(literal) = literal {
                             check_numbers(&literal).map_err(LimitExceeded::Number)?;
                         }
@@ -265,7 +266,9 @@ impl<'a> Counter<'a> {
                     (inner.saturating_add(1), below)
                 }
                 Selection::InlineFragment(inline) => self.selection_set(&inline.node.selection_set.node, depth + 1)?,
-                Selection::FragmentSpread(spread) => self.fragment(spread.node.fragment_name.node.as_str(), depth + 1)?,
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(spread.node.fragment_name.node.as_str(), depth + 1)?
+                }
             };
             fields = fields.saturating_add(more);
             height = height.max(below.saturating_add(1));
@@ -297,7 +300,8 @@ impl<'a> Counter<'a> {
 mod tests {
     use super::*;
 
-    const LIMITS: DocumentLimits = DocumentLimits { max_bytes: 100_000, max_tokens: 15_000, max_nesting: 64, max_fields: 2_000 };
+    const LIMITS: DocumentLimits =
+        DocumentLimits { max_bytes: 100_000, max_tokens: 15_000, max_nesting: 64, max_fields: 2_000 };
 
     fn parse(query: &str) -> ExecutableDocument {
         async_graphql::parser::parse_query(query).expect("valid document")
@@ -311,10 +315,7 @@ mod tests {
         assert_eq!(check_text(&objects, &LIMITS), Err(LimitExceeded::TooDeep { limit: 64 }));
         let default = format!("query($v: [[Int]] = {}) {{ viewer {{ plan }} }}", "[".repeat(500));
         assert_eq!(check_text(&default, &LIMITS), Err(LimitExceeded::TooDeep { limit: 64 }));
-        let quoted = format!(
-            "{{ a(s: \"{0}\", b: \"\"\"{0}\\\"\"\"{0}\"\"\") # {0}\n {{ b }} }}",
-            "[".repeat(1000)
-        );
+        let quoted = format!("{{ a(s: \"{0}\", b: \"\"\"{0}\\\"\"\"{0}\"\"\") # {0}\n {{ b }} }}", "[".repeat(1000));
         assert_eq!(check_text(&quoted, &LIMITS), Ok(()));
         let fine = format!("{}{}", "{ a ".repeat(64), "}".repeat(64));
         assert_eq!(check_text(&fine, &LIMITS), Ok(()));
@@ -342,7 +343,11 @@ mod tests {
         let many = format!("{{ {} }}", "a ".repeat(15_000));
         assert_eq!(check_text(&many, &LIMITS), Err(LimitExceeded::TooManyTokens { limit: 15_000 }));
         let spreads = format!("{{ a{} }}", "...F".repeat(8_000));
-        assert_eq!(check_text(&spreads, &LIMITS), Err(LimitExceeded::TooManyTokens { limit: 15_000 }), "spreads are tokens");
+        assert_eq!(
+            check_text(&spreads, &LIMITS),
+            Err(LimitExceeded::TooManyTokens { limit: 15_000 }),
+            "spreads are tokens"
+        );
         let commas_are_free = format!("{{ a{} }}", ",".repeat(50_000));
         assert_eq!(check_text(&commas_are_free, &LIMITS), Ok(()));
         // Multi-byte text and unterminated strings end the scan without a panic.

@@ -76,12 +76,51 @@ mod tests {
     #[test]
     fn fuzz_graphql_documents() {
         const VOCABULARY: &[&str] = &[
-            "{", "}", "[", "]", "(", ")", " ", "\n", ",", "...", "\"", "\"\"\"", "\\", "#", ":", "$", "@", "!", "=", "|",
-            "&", "viewer", "plan", "query", "mutation", "subscription", "fragment ", "F", " on ", "Query", "1", "-1.5e3",
-            "true", "null", "é", "__typename", "a: ", "...F", "$v: [[Int]] = ",
+            "{",
+            "}",
+            "[",
+            "]",
+            "(",
+            ")",
+            " ",
+            "\n",
+            ",",
+            "...",
+            "\"",
+            "\"\"\"",
+            "\\",
+            "#",
+            ":",
+            "$",
+            "@",
+            "!",
+            "=",
+            "|",
+            "&",
+            "viewer",
+            "plan",
+            "query",
+            "mutation",
+            "subscription",
+            "fragment ",
+            "F",
+            " on ",
+            "Query",
+            "1",
+            "-1.5e3",
+            "true",
+            "null",
+            "é",
+            "__typename",
+            "a: ",
+            "...F",
+            "$v: [[Int]] = ",
         ];
         let cache = DocumentCache::new(16, LIMITS);
-        let tight = DocumentCache::new(16, DocumentLimits { max_bytes: 4096, max_tokens: 400, max_nesting: 12, max_fields: 60 });
+        let tight = DocumentCache::new(
+            16,
+            DocumentLimits { max_bytes: 4096, max_tokens: 400, max_nesting: 12, max_fields: 60 },
+        );
         crate::fuzz::run("graphql_documents", VOCABULARY, |input| {
             let Ok(text) = std::str::from_utf8(input) else { return };
             for (cache, limits) in [(&cache, LIMITS), (&tight, tight.limits)] {

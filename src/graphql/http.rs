@@ -262,8 +262,9 @@ async fn read_params(
                 ));
             }
             let limit = state.app.config.body_limit_bytes;
-            let bytes =
-                crate::body::read(body, limit, state.app.config.body_deadline()).await.map_err(|err| app_error(err, media))?;
+            let bytes = crate::body::read(body, limit, state.app.config.body_deadline())
+                .await
+                .map_err(|err| app_error(err, media))?;
             match serde_json::from_slice::<Json>(&bytes) {
                 Ok(Json::Object(map)) => params_from(&map).map(Parsed::One),
                 Ok(Json::Array(items)) if !items.is_empty() => items
@@ -303,7 +304,12 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 /// `Upload` variables are files, each streamed to a temporary file (never held in memory) and at most
 /// `OPENCLAW_FILE_MAX_BYTES`; `operations` and `map` are held to the JSON body limit. Credentials are headers, so
 /// a cross-site form cannot forge one.
-async fn read_multipart(state: &HttpState, headers: &HeaderMap, body: Body, media: MediaType) -> Result<Parsed, Response> {
+async fn read_multipart(
+    state: &HttpState,
+    headers: &HeaderMap,
+    body: Body,
+    media: MediaType,
+) -> Result<Parsed, Response> {
     use super::multipart::{MultipartError, MultipartLimits, read};
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let limits = MultipartLimits {
@@ -312,8 +318,12 @@ async fn read_multipart(state: &HttpState, headers: &HeaderMap, body: Body, medi
         max_files: 16,
     };
     let request = read(content_type, body, limits).await.map_err(|err| match err {
-        MultipartError::TooLarge { .. } => request_error(StatusCode::PAYLOAD_TOO_LARGE, media, "payload_too_large", err.to_string()),
-        MultipartError::Invalid(_) => request_error(StatusCode::BAD_REQUEST, media, "invalid_multipart", err.to_string()),
+        MultipartError::TooLarge { .. } => {
+            request_error(StatusCode::PAYLOAD_TOO_LARGE, media, "payload_too_large", err.to_string())
+        }
+        MultipartError::Invalid(_) => {
+            request_error(StatusCode::BAD_REQUEST, media, "invalid_multipart", err.to_string())
+        }
         MultipartError::Io(io) => app_error(AppError::Internal(io.into()), media),
     })?;
     let mut params = params_from(&request.operations)
@@ -486,7 +496,11 @@ async fn execute_json(
         return document_errors(Mode::Json(media), &response.errors);
     }
     ordering::order_response(&mut response.data, &operation.document, operation.name.as_deref());
-    respond_body(StatusCode::OK, media, result_with_extensions(Some(&response.data), &response.errors, Some(&response.extensions)))
+    respond_body(
+        StatusCode::OK,
+        media,
+        result_with_extensions(Some(&response.data), &response.errors, Some(&response.extensions)),
+    )
 }
 
 /// Runs the operation as a stream. Validation errors come before the first event, so they are answered like any

@@ -136,9 +136,20 @@ mod fuzz {
     #[test]
     fn fuzz_multipart_reader() {
         const VOCABULARY: &[&str] = &[
-            "--X", "--X--", "\r\n", "\r\n\r\n", "Content-Disposition: form-data; name=\"operations\"",
-            "Content-Disposition: form-data; name=\"map\"", "Content-Disposition: form-data; name=\"0\"; filename=\"a.txt\"",
-            "Content-Type: text/plain", "{\"query\":\"{ viewer { plan } }\"}", "{\"0\":[\"variables.f\"]}", "hello", "\"", "{", "}",
+            "--X",
+            "--X--",
+            "\r\n",
+            "\r\n\r\n",
+            "Content-Disposition: form-data; name=\"operations\"",
+            "Content-Disposition: form-data; name=\"map\"",
+            "Content-Disposition: form-data; name=\"0\"; filename=\"a.txt\"",
+            "Content-Type: text/plain",
+            "{\"query\":\"{ viewer { plan } }\"}",
+            "{\"0\":[\"variables.f\"]}",
+            "hello",
+            "\"",
+            "{",
+            "}",
         ];
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         let limits = MultipartLimits { json_bytes: 2048, file_bytes: 4096, max_files: 3 };

@@ -87,8 +87,10 @@ async fn serve(
             .map_err(|err| async_graphql::Error::new(format!("{FORBIDDEN_PREFIX}{}", err.public_message())))?;
         // The connection counts as one request in flight while it is open (its data holds the slot), and as one
         // of the account's open streams.
-        let stream = app.streams.open(&principal.account_id).map_err(|err| async_graphql::Error::new(err.public_message()))?;
-        let permit = app.limiter.acquire(&principal).await.map_err(|err| async_graphql::Error::new(err.public_message()))?;
+        let stream =
+            app.streams.open(&principal.account_id).map_err(|err| async_graphql::Error::new(err.public_message()))?;
+        let permit =
+            app.limiter.acquire(&principal).await.map_err(|err| async_graphql::Error::new(err.public_message()))?;
         let mut data = request_data(&app, principal, None);
         data.insert(std::sync::Arc::new(stream));
         if let Some(permit) = permit {

@@ -59,8 +59,7 @@ pub fn decide(allowed: bool, tat: i64, now_us: i64, cost: u32, rate: Rate) -> De
     let interval = rate.interval_us();
     let ahead = (tat - now_us).max(0);
     let left = (rate.tolerance_us() - ahead).max(0) / interval;
-    let retry_after_us =
-        if allowed { 0 } else { (ahead + i64::from(cost) * interval - rate.tolerance_us()).max(1) };
+    let retry_after_us = if allowed { 0 } else { (ahead + i64::from(cost) * interval - rate.tolerance_us()).max(1) };
     Decision {
         allowed,
         limit: rate.limit,

@@ -89,7 +89,8 @@ impl Extension for CostExtension {
         if let Some(limit) = app.limiter.per_minute(principal)
             && cost > limit
         {
-            let message = format!("this operation costs {complexity}, more than the plan's {limit} per minute; ask for less");
+            let message =
+                format!("this operation costs {complexity}, more than the plan's {limit} per minute; ask for less");
             return Err(vec![server_error(AppError::BadRequest { code: "query_too_costly", message })]);
         }
         // Over HTTP the limits layer has charged the request's first unit already (once per request).
@@ -116,7 +117,12 @@ impl Extension for CostExtension {
         Ok(result)
     }
 
-    async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
         let mut response = next.run(ctx, operation_name).await;
         if self.subscription.load(std::sync::atomic::Ordering::Relaxed) {
             return response;

@@ -100,7 +100,9 @@ fn may_stream(request: &Request) -> bool {
         .get_all(axum::http::header::ACCEPT)
         .iter()
         .any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("text/event-stream")));
-    accepts || path.ends_with("/stream") || (request.method() == axum::http::Method::POST && path.ends_with("/messages"))
+    accepts
+        || path.ends_with("/stream")
+        || (request.method() == axum::http::Method::POST && path.ends_with("/messages"))
 }
 
 /// A response body that keeps a concurrency slot and a stream place until it ends (or the client goes away).

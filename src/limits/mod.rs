@@ -12,9 +12,9 @@ pub mod headers;
 pub mod layer;
 pub mod plans;
 pub mod quota;
-pub mod streams;
 pub mod redis;
 pub mod store;
+pub mod streams;
 
 use std::sync::{
     Arc, Mutex,
@@ -40,7 +40,10 @@ pub enum RateState {
     Unlimited,
     /// The store could not be reached and the limiter fails open: the request passed uncounted.
     Degraded,
-    Limited { decision: Decision, now_us: i64 },
+    Limited {
+        decision: Decision,
+        now_us: i64,
+    },
 }
 
 impl RateState {
@@ -66,7 +69,14 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    pub fn new(store: Arc<dyn LimitStore>, clock: Clock, plans: PlanTable, enabled: bool, fail_open: bool, prefix: String) -> Self {
+    pub fn new(
+        store: Arc<dyn LimitStore>,
+        clock: Clock,
+        plans: PlanTable,
+        enabled: bool,
+        fail_open: bool,
+        prefix: String,
+    ) -> Self {
         let reservations = quota::Reservations::default();
         Self { store, clock, plans, enabled, fail_open, prefix, store_errors: AtomicU64::new(0), reservations }
     }
@@ -110,7 +120,12 @@ impl Limiter {
     /// Admits an HTTP request: a concurrency slot (unless it runs under another request's, as a batch operation
     /// does) and `cost` rate units, in one store round trip. A request
     /// refused a slot costs nothing; a request refused by the rate holds no slot.
-    pub async fn admit(self: &Arc<Self>, principal: &Principal, cost: u32, needs_slot: bool) -> Result<Admit, AppError> {
+    pub async fn admit(
+        self: &Arc<Self>,
+        principal: &Principal,
+        cost: u32,
+        needs_slot: bool,
+    ) -> Result<Admit, AppError> {
         let limits = self.limits(principal);
         let (max_slots, per_minute) = if self.enabled {
             (limits.concurrent_requests.filter(|_| needs_slot), limits.requests_per_minute)
@@ -124,7 +139,8 @@ impl Limiter {
         let holder = uuid::Uuid::new_v4().simple().to_string();
         let now_ms = self.clock.now_ms();
         let now_us = now_ms.saturating_mul(1000);
-        let slot = max_slots.map(|max| SlotRequest { key: &slots_key, holder: &holder, max, now_ms, ttl_ms: SLOT_TTL_MS });
+        let slot =
+            max_slots.map(|max| SlotRequest { key: &slots_key, holder: &holder, max, now_ms, ttl_ms: SLOT_TTL_MS });
         let rate = per_minute.map(|limit| RateRequest { key: &rate_key, now_us, cost, rate: Rate::per_minute(limit) });
         let admission = match self.store.admit(slot, rate).await {
             Ok(admission) => admission,
@@ -172,7 +188,8 @@ impl Limiter {
             return Ok(QuotaHold::none());
         }
         let limits = self.limits(principal);
-        let key = quota::reserve(db, limits, &self.reservations, &principal.account_id, estimate, chrono::Utc::now()).await?;
+        let key =
+            quota::reserve(db, limits, &self.reservations, &principal.account_id, estimate, chrono::Utc::now()).await?;
         Ok(QuotaHold { limiter: key.as_ref().map(|_| self.clone()), key })
     }
 
@@ -189,8 +206,9 @@ impl Limiter {
         let account = crate::services::accounts::find(db, account_id).await?;
         let plan: crate::auth::Plan =
             account.plan.parse().map_err(|message: String| AppError::Internal(anyhow::anyhow!(message)))?;
-        let key = quota::reserve(db, self.plans.get(plan), &self.reservations, account_id, estimate, chrono::Utc::now())
-            .await?;
+        let key =
+            quota::reserve(db, self.plans.get(plan), &self.reservations, account_id, estimate, chrono::Utc::now())
+                .await?;
         Ok(QuotaHold { limiter: key.as_ref().map(|_| self.clone()), key })
     }
 

@@ -99,7 +99,8 @@ pub async fn reserve(
                 return Ok(None);
             }
             let key = format!("rsv_{}", uuid::Uuid::new_v4().simple());
-            let reservation = Reservation { account_id: account_id.to_owned(), tokens: estimate, since: Instant::now() };
+            let reservation =
+                Reservation { account_id: account_id.to_owned(), tokens: estimate, since: Instant::now() };
             held.insert(key.clone(), reservation);
             return Ok(Some(key));
         }

@@ -249,7 +249,6 @@ async fn refresh_held(
     }
 }
 
-
 impl RedisStore {
     fn hold(&self, key: &str, holder: &str) {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(holder.to_owned(), key.to_owned());
@@ -301,7 +300,11 @@ impl LimitStore for RedisStore {
         let _ = self.admissions.send(PendingAdmit::release(key, holder));
     }
 
-    async fn admit(&self, slot: Option<SlotRequest<'_>>, rate: Option<RateRequest<'_>>) -> Result<Admission, StoreError> {
+    async fn admit(
+        &self,
+        slot: Option<SlotRequest<'_>>,
+        rate: Option<RateRequest<'_>>,
+    ) -> Result<Admission, StoreError> {
         let slot_request = slot;
         let (slot_key, [a1, a2, a3, a4, a5]) = match slot {
             Some(s) => (s.key, [s.now_ms, 0, i64::from(s.max), s.now_ms + s.ttl_ms, s.ttl_ms].map(|n| n.to_string())),

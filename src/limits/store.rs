@@ -45,7 +45,11 @@ pub trait LimitStore: Send + Sync {
     /// Admits a request in one step: takes a slot (if asked), then charges the rate (if asked). A request refused
     /// a slot is not charged (the rate is only read); a request refused by the rate gets no slot. Shared stores
     /// do it in one round trip.
-    async fn admit(&self, slot: Option<SlotRequest<'_>>, rate: Option<RateRequest<'_>>) -> Result<Admission, StoreError> {
+    async fn admit(
+        &self,
+        slot: Option<SlotRequest<'_>>,
+        rate: Option<RateRequest<'_>>,
+    ) -> Result<Admission, StoreError> {
         let taken = match slot {
             Some(s) => Some(self.acquire(s.key, s.holder, s.max, s.now_ms, s.ttl_ms).await?),
             None => None,
@@ -95,7 +99,14 @@ impl LimitStore for MemoryStore {
         Ok(decision)
     }
 
-    async fn acquire(&self, key: &str, _holder: &str, max: u32, _now_ms: i64, _ttl_ms: i64) -> Result<bool, StoreError> {
+    async fn acquire(
+        &self,
+        key: &str,
+        _holder: &str,
+        max: u32,
+        _now_ms: i64,
+        _ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
         let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let held = slots.entry(key.to_owned()).or_default();
         if *held >= max {

@@ -43,7 +43,8 @@ impl Embedder {
         let api_key = match &config.embeddings_api_key_env {
             None => None,
             Some(var) => Some(SecretString::from(
-                std::env::var(var).map_err(|_| anyhow::anyhow!("the embeddings API key variable `{var}` is not set"))?,
+                std::env::var(var)
+                    .map_err(|_| anyhow::anyhow!("the embeddings API key variable `{var}` is not set"))?,
             )),
         };
         let model = config.embeddings_model.clone();

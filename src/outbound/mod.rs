@@ -173,7 +173,13 @@ impl OutboundGuard {
     /// Content-Length first, then while streaming, so an endless body is cut off early).
     #[tracing::instrument(skip_all, fields(host), err(level = "warn"))]
     pub async fn fetch(&self, url: &str, max_bytes: usize, timeout: Duration) -> Result<Fetched, OutboundError> {
-        let request = OutboundRequest { method: reqwest::Method::GET, url, headers: &[], body: None, redirects: Redirects::Follow };
+        let request = OutboundRequest {
+            method: reqwest::Method::GET,
+            url,
+            headers: &[],
+            body: None,
+            redirects: Redirects::Follow,
+        };
         let fetched = self.send(request, max_bytes, timeout).await?;
         if !(200..300).contains(&fetched.status) {
             return Err(OutboundError::Status(fetched.status));

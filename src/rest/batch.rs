@@ -63,7 +63,8 @@ pub async fn batch(
         Ok(principal) => principal,
         Err(err) => return fail(err),
     };
-    let bytes = match crate::body::read(body, state.app.config.body_limit_bytes, state.app.config.body_deadline()).await {
+    let bytes = match crate::body::read(body, state.app.config.body_limit_bytes, state.app.config.body_deadline()).await
+    {
         Ok(bytes) => bytes,
         Err(err) => return fail(err),
     };
@@ -77,7 +78,11 @@ pub async fn batch(
     if request.operations.len() > max {
         return fail(AppError::BadRequest {
             code: "batch_too_large",
-            message: format!("{} operations exceed the {} plan's batch size of {max}", request.operations.len(), principal.plan),
+            message: format!(
+                "{} operations exceed the {} plan's batch size of {max}",
+                request.operations.len(),
+                principal.plan
+            ),
         });
     }
     if request.operations.is_empty() {
@@ -118,7 +123,9 @@ impl Batch<'_> {
     async fn run(&self, index: usize, operation: &Operation, results: &[Value], work: Option<&UnitOfWork>) -> Value {
         let (method, uri, body) = match prepare(operation, results, self.resolve_limit) {
             Ok(prepared) => prepared,
-            Err(message) => return json!({ "status": 400, "body": error_body("invalid_operation", &message, self.request_id) }),
+            Err(message) => {
+                return json!({ "status": 400, "body": error_body("invalid_operation", &message, self.request_id) });
+            }
         };
         let mut call = Request::builder().method(method).uri(&uri);
         for name in FORWARDED {
@@ -182,7 +189,9 @@ async fn atomic(state: &HttpState, batch: &Batch<'_>, operations: Vec<Operation>
     let Some(failed) = failed else {
         // Every operation has answered, so nothing else holds the transaction.
         let Ok(txn) = Arc::try_unwrap(txn) else {
-            return fail(AppError::Internal(anyhow::anyhow!("an atomic batch's transaction was still in use at commit")));
+            return fail(AppError::Internal(anyhow::anyhow!(
+                "an atomic batch's transaction was still in use at commit"
+            )));
         };
         if let Err(err) = txn.commit().await {
             return fail(err.into());
@@ -203,9 +212,7 @@ async fn atomic(state: &HttpState, batch: &Batch<'_>, operations: Vec<Operation>
         .unwrap_or("operation_failed")
         .to_owned();
     let message = format!("operation {failed} failed ({status} {code}); nothing in the batch was applied");
-    let not_applied = |index: usize, code: &str, why: &str| {
-        json!({ "status": 424, "body": error_body(code, &format!("operation {index} {why} because operation {failed} failed"), batch.request_id) })
-    };
+    let not_applied = |index: usize, code: &str, why: &str| json!({ "status": 424, "body": error_body(code, &format!("operation {index} {why} because operation {failed} failed"), batch.request_id) });
     let results: Vec<Value> = (0..operations.len())
         .map(|index| match index.cmp(&failed) {
             std::cmp::Ordering::Less => not_applied(index, "rolled_back", "was rolled back"),
@@ -261,7 +268,8 @@ fn prepare(operation: &Operation, results: &[Value], limit: usize) -> Result<(Me
     }
     let body = operation.body.as_ref().map(|b| resolver.value(b)).transpose()?;
     // Checked after references are resolved, so `"stream": "{{0.body.flag}}"` cannot slip through.
-    if body.as_ref().and_then(|b| b.get("stream")).is_some_and(|flag| !matches!(flag, Value::Bool(false) | Value::Null)) {
+    if body.as_ref().and_then(|b| b.get("stream")).is_some_and(|flag| !matches!(flag, Value::Bool(false) | Value::Null))
+    {
         return Err("streaming responses are not available inside a batch; send `stream: false`".into());
     }
     Ok((method, uri, body))
@@ -329,9 +337,10 @@ impl Resolver<'_> {
         }
         // Measured before it is copied: the copy is what the budget protects.
         let size = serialized_len(value);
-        self.left = self.left.checked_sub(size).ok_or_else(|| {
-            format!("the references of this operation resolve to more than {} bytes", self.limit)
-        })?;
+        self.left = self
+            .left
+            .checked_sub(size)
+            .ok_or_else(|| format!("the references of this operation resolve to more than {} bytes", self.limit))?;
         Ok(value.clone())
     }
 }
@@ -382,9 +391,11 @@ mod tests {
     fn references_are_resolved_within_a_budget() {
         let big = "x".repeat(100_000);
         let results = vec![json!({"status": 201, "body": {"id": "a-1", "text": big}})];
-        let operation = |body: Value| Operation { method: "POST".into(), path: "/agents".into(), body: Some(body), headers: None };
-        let (_, _, body) = prepare(&operation(json!({"id": "{{0.body.id}}", "n": "{{0.status}}"})), &results, 1_000_000)
-            .expect("resolves");
+        let operation =
+            |body: Value| Operation { method: "POST".into(), path: "/agents".into(), body: Some(body), headers: None };
+        let (_, _, body) =
+            prepare(&operation(json!({"id": "{{0.body.id}}", "n": "{{0.status}}"})), &results, 1_000_000)
+                .expect("resolves");
         assert_eq!(body, Some(json!({"id": "a-1", "n": 201})));
         let repeated: Vec<Value> = (0..8_000).map(|_| json!("{{0.body.text}}")).collect();
         let err = prepare(&operation(Value::Array(repeated)), &results, 1_000_000).expect_err("over budget");
@@ -396,8 +407,8 @@ mod tests {
     #[test]
     fn fuzz_batch_references() {
         const VOCABULARY: &[&str] = &[
-            "{{", "}}", "0", "1", ".", "body", "id", "text", "status", "items", "{", "}", "[", "]", "\"", ":", ",", " ", "/",
-            "agents", "?", "stream", "true",
+            "{{", "}}", "0", "1", ".", "body", "id", "text", "status", "items", "{", "}", "[", "]", "\"", ":", ",",
+            " ", "/", "agents", "?", "stream", "true",
         ];
         let results = vec![
             json!({"status": 201, "body": {"id": "a-1", "text": "x".repeat(10_000), "items": [1, {"id": "i"}], "flag": true}}),
@@ -409,7 +420,12 @@ mod tests {
             // As a path, as a JSON body when it parses, and as a string inside a body.
             let body = serde_json::from_str::<Value>(&text).ok();
             for body in [body, Some(json!({ "t": text.clone() }))] {
-                let operation = Operation { method: "PATCH".into(), path: format!("/agents/{text}"), body: body.clone(), headers: None };
+                let operation = Operation {
+                    method: "PATCH".into(),
+                    path: format!("/agents/{text}"),
+                    body: body.clone(),
+                    headers: None,
+                };
                 let before = body.as_ref().map_or(0, serialized_len) + text.len();
                 if let Ok((_, uri, resolved)) = prepare(&operation, &results, limit) {
                     let after = resolved.as_ref().map_or(0, serialized_len) + uri.len();

@@ -13,13 +13,7 @@ use futures_util::StreamExt;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::problem::{self, request_id};
-use crate::{
-    app::HttpState,
-    auth::Authenticated,
-    error::AppError,
-    services::files,
-    storage::StorageError,
-};
+use crate::{app::HttpState, auth::Authenticated, error::AppError, services::files, storage::StorageError};
 
 /// `POST /v2/files` (multipart/form-data): a `file` part (its filename is kept) and an optional `purpose` part
 /// before it. 201 with the file's metadata.
@@ -167,7 +161,9 @@ pub async fn content(
     let header_text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if header_text(header::IF_NONE_MATCH).is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        response.headers_mut().insert(header::ETAG, HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("")));
+        response
+            .headers_mut()
+            .insert(header::ETAG, HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("")));
         return response;
     }
     let size = u64::try_from(file.size).unwrap_or(0);
@@ -217,7 +213,8 @@ pub async fn content(
 
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266), so any name survives.
 fn disposition(name: &str) -> String {
-    let ascii: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", utf8_percent_encode(name, NON_ALPHANUMERIC))
 }
 
@@ -243,6 +240,9 @@ mod tests {
 
     #[test]
     fn dispositions_keep_any_name() {
-        assert_eq!(disposition("报告 1.pdf"), "attachment; filename=\"__ 1.pdf\"; filename*=UTF-8''%E6%8A%A5%E5%91%8A%201%2Epdf");
+        assert_eq!(
+            disposition("报告 1.pdf"),
+            "attachment; filename=\"__ 1.pdf\"; filename*=UTF-8''%E6%8A%A5%E5%91%8A%201%2Epdf"
+        );
     }
 }

@@ -277,7 +277,8 @@ async fn orphaned(
     let mut ids = async_graphql::indexmap::IndexMap::new();
     ids.insert(Name::new("message"), Value::String(reply.reply_to.unwrap_or_default()));
     ids.insert(Name::new("reply"), Value::String(reply_id));
-    let mut request = async_graphql::Request::new(super::routes::SENT_EXCHANGE).variables(Variables::from_value(Value::Object(ids)));
+    let mut request =
+        async_graphql::Request::new(super::routes::SENT_EXCHANGE).variables(Variables::from_value(Value::Object(ids)));
     request.data = request_data(&state.app, principal, call.work.clone());
     request.data.insert(crate::limits::graphql::FlatRate);
     let mut response = state.schema.execute(request).await;
@@ -384,8 +385,29 @@ mod fuzz {
     #[test]
     fn fuzz_rest_bodies_to_variables() {
         const VOCABULARY: &[&str] = &[
-            "{", "}", "[", "]", "\"", ":", ",", " ", "1", "-0", "1e400", "9007199254740993", "true", "null", "\"name\"",
-            "\"settings\"", "\"maxTokens\"", "\"temperature\"", "\"content\"", "\"stream\"", "\\u0000", "\\ud800", "é",
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"",
+            ":",
+            ",",
+            " ",
+            "1",
+            "-0",
+            "1e400",
+            "9007199254740993",
+            "true",
+            "null",
+            "\"name\"",
+            "\"settings\"",
+            "\"maxTokens\"",
+            "\"temperature\"",
+            "\"content\"",
+            "\"stream\"",
+            "\\u0000",
+            "\\ud800",
+            "é",
         ];
         let routes: Vec<&Route> =
             ROUTES.iter().filter(|r| r.args.iter().any(|a| matches!(a, Arg::Body { .. }))).collect();
@@ -399,7 +421,13 @@ mod fuzz {
         crate::fuzz::run("rest_bodies", VOCABULARY, |input| {
             for route in &routes {
                 let body = axum::body::Bytes::copy_from_slice(input);
-                let built = futures_util::FutureExt::now_or_never(variables(route, &path, Some("limit=5&page=x"), &headers, body));
+                let built = futures_util::FutureExt::now_or_never(variables(
+                    route,
+                    &path,
+                    Some("limit=5&page=x"),
+                    &headers,
+                    body,
+                ));
                 assert!(built.is_some(), "building variables never waits");
             }
         });

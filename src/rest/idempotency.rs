@@ -106,8 +106,11 @@ async fn remember(claimed: &Claimed, response: Response) -> Response {
         return response;
     }
     if let Some(StreamOf(reply_id)) = response.extensions().get::<StreamOf>().cloned() {
-        let answer =
-            idempotency::Answer { status: status.as_u16(), body: reply_id, content_type: Some(STREAM_CONTENT_TYPE.into()) };
+        let answer = idempotency::Answer {
+            status: status.as_u16(),
+            body: reply_id,
+            content_type: Some(STREAM_CONTENT_TYPE.into()),
+        };
         if let Err(err) = idempotency::complete(db, account_id, key, answer, ttl).await {
             tracing::warn!(error = %err, "could not remember an idempotent stream");
         }

@@ -128,7 +128,9 @@ fn too_many_requests() -> Value {
 /// Endpoints outside the route table: the batch executor and file downloads (binary).
 fn extra_paths(paths: &mut Map<String, Value>) {
     let error = json!({"description": "error", "content": {"application/json": {"schema": schema_ref("Error")}}});
-    paths.insert("/v2/batch".into(), json!({"post": {
+    paths.insert(
+        "/v2/batch".into(),
+        json!({"post": {
         "operationId": "batch",
         "summary": "Run several REST calls in order, each authorised like a request of its own; `{{N.body.field}}` \
                     in a path or body string refers to an earlier result",
@@ -139,7 +141,8 @@ fn extra_paths(paths: &mut Map<String, Value>) {
                     "headers": rate_limit_headers(),
                     "content": {"application/json": {"schema": schema_ref("BatchResponse")}}},
             "429": too_many_requests(),
-            "default": error.clone()}}}));
+            "default": error.clone()}}}),
+    );
     let files = paths.entry("/v2/files").or_insert_with(|| json!({}));
     files["post"] = json!({
         "operationId": "uploadFile",
@@ -227,8 +230,10 @@ fn schemas() -> Value {
     let mut detail_props = skill_props.clone();
     detail_props["custom"] = json!({"type": "boolean", "description": "registered by your account, private to it"});
     detail_props["tools"] = json!({"type": "array", "items": {"type": "string"}, "description": "the tools offered to the model when installed"});
-    detail_props["endpoint"] = json!({"type": ["string", "null"], "description": "custom skills: where invocations are POSTed"});
-    detail_props["parameters"] = json!({"type": ["object", "null"], "description": "custom skills: JSON Schema of the tool's arguments"});
+    detail_props["endpoint"] =
+        json!({"type": ["string", "null"], "description": "custom skills: where invocations are POSTed"});
+    detail_props["parameters"] =
+        json!({"type": ["object", "null"], "description": "custom skills: JSON Schema of the tool's arguments"});
     detail_props["configSchema"] = json!({"type": "object"});
     detail_props["versions"] = json!({"type": "array", "items": {"type": "object", "properties": {
         "version": {"type": "string"}, "configSchema": {"type": "object"}, "releasedAt": timestamp}}});

@@ -577,7 +577,11 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/events",
         summary: "List the account's events, oldest first (cursor pagination; `type` filters, comma-separated)",
         tag: "events",
-        document: concat!("query($type: [String!], $after: String, $limit: Int) { events(types: $type, after: $after, limit: $limit) { events { ", "id type subjectId createdAt data", " } pagination { limit hasMore nextCursor } } }"),
+        document: concat!(
+            "query($type: [String!], $after: String, $limit: Int) { events(types: $type, after: $after, limit: $limit) { events { ",
+            "id type subjectId createdAt data",
+            " } pagination { limit hasMore nextCursor } } }"
+        ),
         field: "events",
         args: &[Arg::Query("type", ArgType::String), CURSOR_ARGS[0], CURSOR_ARGS[1]],
         status: StatusCode::OK,
@@ -607,7 +611,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/webhooks",
         summary: "List webhook endpoints",
         tag: "webhooks",
-        document: concat!("query($limit: Int, $page: Int) { webhooks(limit: $limit, page: $page) { webhooks { ...WebhookFields } pagination { total page limit } } } ", webhook_fields!()),
+        document: concat!(
+            "query($limit: Int, $page: Int) { webhooks(limit: $limit, page: $page) { webhooks { ...WebhookFields } pagination { total page limit } } } ",
+            webhook_fields!()
+        ),
         field: "webhooks",
         args: &[PAGE_ARGS[0], PAGE_ARGS[1]],
         status: StatusCode::OK,
@@ -622,7 +629,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/webhooks",
         summary: "Register a webhook endpoint (the response shows its secret once)",
         tag: "webhooks",
-        document: concat!("mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { ...WebhookFields } } ", webhook_fields!()),
+        document: concat!(
+            "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { ...WebhookFields } } ",
+            webhook_fields!()
+        ),
         field: "createWebhook",
         args: &[Arg::Body { variable: "input", required: true }],
         status: StatusCode::CREATED,
@@ -637,7 +647,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/webhooks/{webhookId}",
         summary: "Get a webhook endpoint",
         tag: "webhooks",
-        document: concat!("query($webhookId: ID!) { webhook(id: $webhookId) { ...WebhookFields } } ", webhook_fields!()),
+        document: concat!(
+            "query($webhookId: ID!) { webhook(id: $webhookId) { ...WebhookFields } } ",
+            webhook_fields!()
+        ),
         field: "webhook",
         args: &[Arg::Path("webhookId")],
         status: StatusCode::OK,
@@ -652,7 +665,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/webhooks/{webhookId}",
         summary: "Change a webhook endpoint (only the fields given)",
         tag: "webhooks",
-        document: concat!("mutation($webhookId: ID!, $input: UpdateWebhookInput!) { updateWebhook(id: $webhookId, input: $input) { ...WebhookFields } } ", webhook_fields!()),
+        document: concat!(
+            "mutation($webhookId: ID!, $input: UpdateWebhookInput!) { updateWebhook(id: $webhookId, input: $input) { ...WebhookFields } } ",
+            webhook_fields!()
+        ),
         field: "updateWebhook",
         args: &[Arg::Path("webhookId"), Arg::Body { variable: "input", required: true }],
         status: StatusCode::OK,
@@ -682,7 +698,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/webhooks/{webhookId}/rotate-secret",
         summary: "Rotate the signing secret; the previous one keeps signing for the grace period",
         tag: "webhooks",
-        document: concat!("mutation($webhookId: ID!, $input: RotateWebhookSecretInput) { rotateWebhookSecret(id: $webhookId, input: $input) { ...WebhookFields } } ", webhook_fields!()),
+        document: concat!(
+            "mutation($webhookId: ID!, $input: RotateWebhookSecretInput) { rotateWebhookSecret(id: $webhookId, input: $input) { ...WebhookFields } } ",
+            webhook_fields!()
+        ),
         field: "rotateWebhookSecret",
         args: &[Arg::Path("webhookId"), Arg::Body { variable: "input", required: false }],
         status: StatusCode::OK,
@@ -697,7 +716,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/webhooks/{webhookId}/test",
         summary: "Send a webhook.test event to this endpoint",
         tag: "webhooks",
-        document: concat!("mutation($webhookId: ID!) { testWebhook(id: $webhookId) { ...DeliveryFields } } ", delivery_fields!()),
+        document: concat!(
+            "mutation($webhookId: ID!) { testWebhook(id: $webhookId) { ...DeliveryFields } } ",
+            delivery_fields!()
+        ),
         field: "testWebhook",
         args: &[Arg::Path("webhookId")],
         status: StatusCode::ACCEPTED,
@@ -712,7 +734,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/webhooks/{webhookId}/deliveries",
         summary: "An endpoint's deliveries with every attempt, newest first",
         tag: "webhooks",
-        document: concat!("query($webhookId: ID!, $status: String, $after: String, $limit: Int) { webhookDeliveries(webhookId: $webhookId, status: $status, after: $after, limit: $limit) { deliveries { ...DeliveryFields } pagination { limit hasMore nextCursor } } } ", delivery_fields!()),
+        document: concat!(
+            "query($webhookId: ID!, $status: String, $after: String, $limit: Int) { webhookDeliveries(webhookId: $webhookId, status: $status, after: $after, limit: $limit) { deliveries { ...DeliveryFields } pagination { limit hasMore nextCursor } } } ",
+            delivery_fields!()
+        ),
         field: "webhookDeliveries",
         args: &[Arg::Path("webhookId"), Arg::Query("status", ArgType::String), CURSOR_ARGS[0], CURSOR_ARGS[1]],
         status: StatusCode::OK,
@@ -727,7 +752,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
         summary: "Send a delivery's event again (a new delivery, same event id)",
         tag: "webhooks",
-        document: concat!("mutation($webhookId: ID!, $deliveryId: ID!) { redeliverWebhookDelivery(id: $deliveryId, webhookId: $webhookId) { ...DeliveryFields } } ", delivery_fields!()),
+        document: concat!(
+            "mutation($webhookId: ID!, $deliveryId: ID!) { redeliverWebhookDelivery(id: $deliveryId, webhookId: $webhookId) { ...DeliveryFields } } ",
+            delivery_fields!()
+        ),
         field: "redeliverWebhookDelivery",
         args: &[Arg::Path("webhookId"), Arg::Path("deliveryId")],
         status: StatusCode::ACCEPTED,
@@ -742,7 +770,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/tasks",
         summary: "Queue an async task (202); follow it by GET, subscription, webhook or callback",
         tag: "tasks",
-        document: concat!("mutation($input: CreateTaskInput!) { createTask(input: $input) { ...TaskFields } } ", task_fields!()),
+        document: concat!(
+            "mutation($input: CreateTaskInput!) { createTask(input: $input) { ...TaskFields } } ",
+            task_fields!()
+        ),
         field: "createTask",
         args: &[Arg::Body { variable: "input", required: true }],
         status: StatusCode::ACCEPTED,
@@ -757,9 +788,17 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/tasks",
         summary: "List tasks, newest first (cursor pagination)",
         tag: "tasks",
-        document: concat!("query($status: String, $type: String, $after: String, $limit: Int) { tasks(status: $status, type: $type, after: $after, limit: $limit) { tasks { ...TaskFields } pagination { limit hasMore nextCursor } } } ", task_fields!()),
+        document: concat!(
+            "query($status: String, $type: String, $after: String, $limit: Int) { tasks(status: $status, type: $type, after: $after, limit: $limit) { tasks { ...TaskFields } pagination { limit hasMore nextCursor } } } ",
+            task_fields!()
+        ),
         field: "tasks",
-        args: &[Arg::Query("status", ArgType::String), Arg::Query("type", ArgType::String), CURSOR_ARGS[0], CURSOR_ARGS[1]],
+        args: &[
+            Arg::Query("status", ArgType::String),
+            Arg::Query("type", ArgType::String),
+            CURSOR_ARGS[0],
+            CURSOR_ARGS[1],
+        ],
         status: StatusCode::OK,
         request_schema: None,
         response_schema: Some("TaskList"),
@@ -832,9 +871,19 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/memories",
         summary: "List memories newest first (`agentId`, `userId`, `type` filter); with `q` (and `agentId`), a full-text search, most relevant first",
         tag: "memories",
-        document: concat!("query($agentId: ID, $userId: String, $type: String, $q: String, $limit: Int, $page: Int) { memories(agentId: $agentId, userId: $userId, type: $type, q: $q, limit: $limit, page: $page) { memories { ...MemoryFields } pagination { total page limit } } } ", memory_fields!()),
+        document: concat!(
+            "query($agentId: ID, $userId: String, $type: String, $q: String, $limit: Int, $page: Int) { memories(agentId: $agentId, userId: $userId, type: $type, q: $q, limit: $limit, page: $page) { memories { ...MemoryFields } pagination { total page limit } } } ",
+            memory_fields!()
+        ),
         field: "memories",
-        args: &[Arg::Query("agentId", ArgType::String), Arg::Query("userId", ArgType::String), Arg::Query("type", ArgType::String), Arg::Query("q", ArgType::String), PAGE_ARGS[0], PAGE_ARGS[1]],
+        args: &[
+            Arg::Query("agentId", ArgType::String),
+            Arg::Query("userId", ArgType::String),
+            Arg::Query("type", ArgType::String),
+            Arg::Query("q", ArgType::String),
+            PAGE_ARGS[0],
+            PAGE_ARGS[1],
+        ],
         status: StatusCode::OK,
         request_schema: None,
         response_schema: Some("MemoryList"),
@@ -847,7 +896,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/memories",
         summary: "Store a memory for an agent (optionally about one user); it expires after the agent's `memory.retention`",
         tag: "memories",
-        document: concat!("mutation($input: CreateMemoryInput!) { createMemory(input: $input) { ...MemoryFields } } ", memory_fields!()),
+        document: concat!(
+            "mutation($input: CreateMemoryInput!) { createMemory(input: $input) { ...MemoryFields } } ",
+            memory_fields!()
+        ),
         field: "createMemory",
         args: &[Arg::Body { variable: "input", required: true }],
         status: StatusCode::CREATED,
@@ -877,7 +929,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/memories/{memoryId}",
         summary: "Change a memory's content, type or metadata",
         tag: "memories",
-        document: concat!("mutation($memoryId: ID!, $input: UpdateMemoryInput!) { updateMemory(id: $memoryId, input: $input) { ...MemoryFields } } ", memory_fields!()),
+        document: concat!(
+            "mutation($memoryId: ID!, $input: UpdateMemoryInput!) { updateMemory(id: $memoryId, input: $input) { ...MemoryFields } } ",
+            memory_fields!()
+        ),
         field: "updateMemory",
         args: &[Arg::Path("memoryId"), Arg::Body { variable: "input", required: true }],
         status: StatusCode::OK,
@@ -907,7 +962,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/tickets",
         summary: "List support tickets opened by agents (`ticket-system` skill), newest first (`status` filters)",
         tag: "tickets",
-        document: concat!("query($status: String, $limit: Int, $page: Int) { tickets(status: $status, limit: $limit, page: $page) { tickets { ...TicketFields } pagination { total page limit } } } ", ticket_fields!()),
+        document: concat!(
+            "query($status: String, $limit: Int, $page: Int) { tickets(status: $status, limit: $limit, page: $page) { tickets { ...TicketFields } pagination { total page limit } } } ",
+            ticket_fields!()
+        ),
         field: "tickets",
         args: &[Arg::Query("status", ArgType::String), PAGE_ARGS[0], PAGE_ARGS[1]],
         status: StatusCode::OK,
@@ -937,7 +995,10 @@ pub static ROUTES: &[Route] = &[
         path: "/v2/tickets/{ticketId}",
         summary: "Change a ticket's status or priority",
         tag: "tickets",
-        document: concat!("mutation($ticketId: ID!, $input: UpdateTicketInput!) { updateTicket(id: $ticketId, input: $input) { ...TicketFields } } ", ticket_fields!()),
+        document: concat!(
+            "mutation($ticketId: ID!, $input: UpdateTicketInput!) { updateTicket(id: $ticketId, input: $input) { ...TicketFields } } ",
+            ticket_fields!()
+        ),
         field: "updateTicket",
         args: &[Arg::Path("ticketId"), Arg::Body { variable: "input", required: true }],
         status: StatusCode::OK,

@@ -141,7 +141,8 @@ mod fuzz {
 
     #[test]
     fn fuzz_last_event_id() {
-        const VOCABULARY: &[&str] = &["0", "7", "9", "-", "+", ":", "msg-", " ", "\t", "1e3", "9007199254740993", "é", "\u{0}"];
+        const VOCABULARY: &[&str] =
+            &["0", "7", "9", "-", "+", ":", "msg-", " ", "\t", "1e3", "9007199254740993", "é", "\u{0}"];
         crate::fuzz::run("last_event_id", VOCABULARY, |input| {
             let Ok(value) = axum::http::HeaderValue::from_bytes(input) else { return };
             let mut headers = HeaderMap::new();

@@ -113,7 +113,8 @@ async fn stored(state: &AppState, account_id: &str, id: &str) -> Result<(String,
 
 /// A URL fetched through the SSRF guard, its type sniffed from the bytes like an upload's.
 async fn fetched(state: &AppState, url: &str) -> Result<(String, String, Bytes), String> {
-    let response = state.outbound.fetch(url, MAX_ATTACHMENT_BYTES, FETCH_TIMEOUT).await.map_err(|err| err.to_string())?;
+    let response =
+        state.outbound.fetch(url, MAX_ATTACHMENT_BYTES, FETCH_TIMEOUT).await.map_err(|err| err.to_string())?;
     let name = url::Url::parse(&response.final_url)
         .ok()
         .and_then(|u| u.path_segments().and_then(|mut s| s.next_back().map(str::to_owned)))

@@ -101,7 +101,9 @@ impl RunLog {
 pub fn terminal_after<'a>(events: impl DoubleEndedIterator<Item = &'a StreamEvent>, after: u64) -> Vec<StreamEvent> {
     let mut terminal: Vec<StreamEvent> = events
         .rev()
-        .take_while(|e| matches!(e.kind, StreamEventKind::MessageCompleted | StreamEventKind::Error | StreamEventKind::Done))
+        .take_while(|e| {
+            matches!(e.kind, StreamEventKind::MessageCompleted | StreamEventKind::Error | StreamEventKind::Done)
+        })
         .cloned()
         .collect();
     terminal.reverse();

@@ -71,7 +71,8 @@ pub fn completed(m: &message::Model) -> Value {
 
 /// `tool.call`: the call as the model made it (`arguments` parsed when they are JSON, else the raw text).
 pub fn tool_call(message_id: &str, call: &crate::llm::ToolCall, skill: Option<&str>) -> Value {
-    let arguments = serde_json::from_str::<Value>(&call.arguments).unwrap_or_else(|_| Value::String(call.arguments.clone()));
+    let arguments =
+        serde_json::from_str::<Value>(&call.arguments).unwrap_or_else(|_| Value::String(call.arguments.clone()));
     json!({ "messageId": message_id, "callId": call.id, "name": call.name, "skillId": skill, "arguments": arguments })
 }
 

@@ -111,7 +111,9 @@ fn apply(partial: &mut Partial, event: &StreamEvent) -> bool {
             partial.deltas.push(partial.content.len());
         }
         StreamEventKind::ToolCall | StreamEventKind::ToolResult | StreamEventKind::MemoryRecalled => {
-            partial.trace.push(json!({ "event": event.kind.as_str(), "afterDelta": partial.deltas.len(), "data": event.data }));
+            partial
+                .trace
+                .push(json!({ "event": event.kind.as_str(), "afterDelta": partial.deltas.len(), "data": event.data }));
         }
         StreamEventKind::MessageCompleted | StreamEventKind::Error | StreamEventKind::Done => return false,
     }

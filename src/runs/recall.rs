@@ -53,7 +53,12 @@ pub async fn recall(
     );
     let mut used = Vec::new();
     for hit in hits {
-        let line = format!("\n- {} ({}, saved {})", hit.memory.content, hit.memory.kind, hit.memory.created_at.format("%Y-%m-%d"));
+        let line = format!(
+            "\n- {} ({}, saved {})",
+            hit.memory.content,
+            hit.memory.kind,
+            hit.memory.created_at.format("%Y-%m-%d")
+        );
         if tokens::count(&text) + tokens::count(&line) > token_budget {
             break;
         }

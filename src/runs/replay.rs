@@ -151,7 +151,14 @@ mod tests {
         let all = resume(&interrupted, 0).expect("finished");
         assert_eq!(
             ids(&all),
-            vec![(1, "message.created"), (2, "message.delta"), (3, "message.delta"), (4, "message.delta"), (5, "error"), (6, "done")]
+            vec![
+                (1, "message.created"),
+                (2, "message.delta"),
+                (3, "message.delta"),
+                (4, "message.delta"),
+                (5, "error"),
+                (6, "done")
+            ]
         );
         assert_eq!(all[4].data["code"], "interrupted");
         assert_eq!(ids(&resume(&interrupted, 2).expect("finished"))[0], (3, "message.delta"));

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use tokio::time::Instant;
 use futures_util::StreamExt;
 use serde_json::json;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{RunLog, attachments, payload, persist, prompt, recall};
@@ -274,7 +274,11 @@ async fn generate(
         }
         prompt.push(ChatMessage { tool_calls: calls.clone(), ..ChatMessage::new(Role::Assistant, text) });
         for (i, call) in calls.into_iter().enumerate() {
-            emitter.traced(progress, StreamEventKind::ToolCall, payload::tool_call(&reply.id, &call, toolbox.skill_of(&call.name)));
+            emitter.traced(
+                progress,
+                StreamEventKind::ToolCall,
+                payload::tool_call(&reply.id, &call, toolbox.skill_of(&call.name)),
+            );
             let started = Instant::now();
             let result = if i < MAX_CALLS_PER_STEP {
                 tokio::select! {
@@ -283,7 +287,9 @@ async fn generate(
                 }
             } else {
                 // Every call gets an answer (the model's API requires one per call id), but only so many run.
-                Err(ToolError::Failed(format!("not run: at most {MAX_CALLS_PER_STEP} tool calls are run per model call")))
+                Err(ToolError::Failed(format!(
+                    "not run: at most {MAX_CALLS_PER_STEP} tool calls are run per model call"
+                )))
             };
             let elapsed = started.elapsed();
             if let Err(err) = &result {
@@ -299,7 +305,11 @@ async fn generate(
                 Ok(_) if cut => Ok(serde_json::Value::String(content.clone())),
                 other => other,
             };
-            emitter.traced(progress, StreamEventKind::ToolResult, payload::tool_result(&reply.id, &call, &shown, elapsed));
+            emitter.traced(
+                progress,
+                StreamEventKind::ToolResult,
+                payload::tool_result(&reply.id, &call, &shown, elapsed),
+            );
             prompt.push(ChatMessage { tool_call_id: Some(call.id), ..ChatMessage::new(Role::Tool, content) });
         }
     }
@@ -366,10 +376,14 @@ impl ToolCallAssembler {
             name: String::new(),
             arguments: String::new(),
         });
-        if call.id.is_empty() && let Some(id) = id.filter(|id| !id.is_empty()) {
+        if call.id.is_empty()
+            && let Some(id) = id.filter(|id| !id.is_empty())
+        {
             call.id = id;
         }
-        if call.name.is_empty() && let Some(name) = name.filter(|name| !name.is_empty()) {
+        if call.name.is_empty()
+            && let Some(name) = name.filter(|name| !name.is_empty())
+        {
             call.name = name;
         }
         call.arguments.push_str(arguments);
@@ -409,7 +423,10 @@ mod tests {
         calls.add(1, None, Some("datetime".into()), "{}");
         let calls = calls.finish();
         assert_eq!(calls.len(), 2);
-        assert_eq!(calls[0], ToolCall { id: "call_a".into(), name: "calculator".into(), arguments: "{\"expression\":\"1+1\"}".into() });
+        assert_eq!(
+            calls[0],
+            ToolCall { id: "call_a".into(), name: "calculator".into(), arguments: "{\"expression\":\"1+1\"}".into() }
+        );
         assert_eq!(calls[1].id, "call_1");
     }
 

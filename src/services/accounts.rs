@@ -1,10 +1,7 @@
 //! Accounts (tenants) and their API keys: creation, listing, revocation and the first-start bootstrap.
 use crate::db::Db;
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 
 use crate::{
     auth::{Plan, api_key, principal::validate_scopes},
@@ -45,7 +42,9 @@ pub async fn find_or_create(db: &Db, name: &str, plan: Plan) -> AppResult<accoun
 /// An account by id (`acct-…`) or name, or 404.
 pub async fn find(db: &Db, id_or_name: &str) -> AppResult<account::Model> {
     account::Entity::find()
-        .filter(sea_orm::Condition::any().add(account::Column::Id.eq(id_or_name)).add(account::Column::Name.eq(id_or_name)))
+        .filter(
+            sea_orm::Condition::any().add(account::Column::Id.eq(id_or_name)).add(account::Column::Name.eq(id_or_name)),
+        )
         .one(db)
         .await?
         .ok_or(AppError::NotFound { resource: "account" })

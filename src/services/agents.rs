@@ -3,8 +3,8 @@
 use crate::db::Db;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 
 use super::{
@@ -129,12 +129,7 @@ pub async fn list(db: &Db, account_id: &str, page: PageRequest) -> AppResult<(Ve
 
 #[tracing::instrument(skip_all, fields(account_id = %account_id, agent_id = %id), err(level = "debug"))]
 /// Changes the fields given and records `agent.updated` in the same transaction; returns the event to publish.
-pub async fn update(
-    db: &Db,
-    account_id: &str,
-    id: &str,
-    patch: AgentPatch,
-) -> AppResult<(agent::Model, Event)> {
+pub async fn update(db: &Db, account_id: &str, id: &str, patch: AgentPatch) -> AppResult<(agent::Model, Event)> {
     if let Some(name) = &patch.name {
         validate_name(name)?;
     }
@@ -276,7 +271,9 @@ fn validate_common(
 /// Parses a retention such as `30d`, `12h`, `4w` (1 to 9999 units), or `never` / `forever` (memories never
 /// expire) into days (None = kept until deleted).
 pub fn parse_retention(raw: &str) -> AppResult<Option<f64>> {
-    let invalid = || AppError::validation("memory.retention", "must look like `12h`, `30d`, `4w`, or `never` (kept until deleted)");
+    let invalid = || {
+        AppError::validation("memory.retention", "must look like `12h`, `30d`, `4w`, or `never` (kept until deleted)")
+    };
     if raw == "forever" || raw == "never" {
         return Ok(None);
     }

@@ -2,10 +2,7 @@
 //! override the agent's model settings. Scoped to the caller's account like everything else.
 use crate::db::Db;
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
 
 use super::{
@@ -45,11 +42,7 @@ pub struct ConversationFilter {
 /// Creates a conversation and records `conversation.created` in the same transaction; returns the event to
 /// publish once committed.
 #[tracing::instrument(skip_all, fields(account_id = %account_id), err(level = "debug"))]
-pub async fn create(
-    db: &Db,
-    account_id: &str,
-    new: NewConversation,
-) -> AppResult<(conversation::Model, Event)> {
+pub async fn create(db: &Db, account_id: &str, new: NewConversation) -> AppResult<(conversation::Model, Event)> {
     validate(&new)?;
     let txn = crate::db::begin_write(db).await?;
     // The agent must be the caller's: another tenant's agent is a validation error naming the field, as a
@@ -163,12 +156,7 @@ pub async fn list(
 }
 
 /// Sets `status` (`active` or `archived`). Archived conversations keep their history but take no new messages.
-pub async fn set_status(
-    db: &Db,
-    account_id: &str,
-    id: &str,
-    status: &str,
-) -> AppResult<conversation::Model> {
+pub async fn set_status(db: &Db, account_id: &str, id: &str, status: &str) -> AppResult<conversation::Model> {
     let current = get(db, account_id, id).await?;
     let mut active: conversation::ActiveModel = current.into();
     active.status = Set(status.to_owned());

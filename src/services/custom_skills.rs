@@ -56,11 +56,16 @@ fn validate(new: &NewCustomSkill, outbound: &OutboundGuard) -> AppResult<()> {
         return Err(AppError::validation("name", "must be 1-100 characters without control characters"));
     }
     if new.description.trim().is_empty() || new.description.chars().count() > 1000 {
-        return Err(AppError::validation("description", "must be 1-1000 characters: the model reads it to decide when to call the skill"));
+        return Err(AppError::validation(
+            "description",
+            "must be 1-1000 characters: the model reads it to decide when to call the skill",
+        ));
     }
     if let Some(version) = &new.version {
         let parts: Vec<&str> = version.split('.').collect();
-        if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || p.len() > 6 || !p.chars().all(|c| c.is_ascii_digit())) {
+        if parts.len() != 3
+            || parts.iter().any(|p| p.is_empty() || p.len() > 6 || !p.chars().all(|c| c.is_ascii_digit()))
+        {
             return Err(AppError::validation("version", "must be a semantic version such as `1.0.0`"));
         }
     }
@@ -143,7 +148,10 @@ pub async fn delete(db: &Db, account_id: &str, id: &str) -> AppResult<()> {
         .await?
         .ok_or(AppError::NotFound { resource: "custom skill" })?;
     agent_skill::Entity::delete_many().filter(agent_skill::Column::SkillId.eq(found.id.as_str())).exec(&txn).await?;
-    skill_version::Entity::delete_many().filter(skill_version::Column::SkillId.eq(found.id.as_str())).exec(&txn).await?;
+    skill_version::Entity::delete_many()
+        .filter(skill_version::Column::SkillId.eq(found.id.as_str()))
+        .exec(&txn)
+        .await?;
     skill::Entity::delete_by_id(found.id).exec(&txn).await?;
     txn.commit().await?;
     Ok(())

@@ -36,7 +36,9 @@ pub fn parse_types(field: &str, names: &[String]) -> AppResult<Vec<EventKind>> {
         .flat_map(|name| name.split(','))
         .map(str::trim)
         .filter(|name| !name.is_empty())
-        .map(|name| EventKind::parse(name).ok_or_else(|| AppError::validation(field, format!("unknown event type `{name}`"))))
+        .map(|name| {
+            EventKind::parse(name).ok_or_else(|| AppError::validation(field, format!("unknown event type `{name}`")))
+        })
         .collect()
 }
 

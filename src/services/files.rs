@@ -4,7 +4,10 @@
 use crate::db::Db;
 use bytes::Bytes;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -152,7 +155,9 @@ pub async fn upload(
     }
     let id = crate::ids::new_id("file");
     let Written { size, sha256, head } = storage.put_stream(&id, chunks, limit).await.map_err(|err| match err {
-        StorageError::TooLarge { limit } => AppError::PayloadTooLarge { limit: usize::try_from(limit).unwrap_or(usize::MAX) },
+        StorageError::TooLarge { limit } => {
+            AppError::PayloadTooLarge { limit: usize::try_from(limit).unwrap_or(usize::MAX) }
+        }
         StorageError::Source(message) => AppError::BadRequest { code: "invalid_upload", message },
         other => AppError::Internal(other.into()),
     })?;
@@ -194,7 +199,9 @@ async fn record(
             if size > MAX_INDEXED_BYTES {
                 return Err(AppError::BadRequest {
                     code: "payload_too_large",
-                    message: format!("knowledge files are indexed up to {MAX_INDEXED_BYTES} bytes; store larger ones as `user_data`"),
+                    message: format!(
+                        "knowledge files are indexed up to {MAX_INDEXED_BYTES} bytes; store larger ones as `user_data`"
+                    ),
                 });
             }
             let content_type = row.content_type.as_ref().clone();
@@ -212,7 +219,12 @@ async fn record(
 }
 
 /// The caller's files, newest first, optionally of one purpose.
-pub async fn list(db: &Db, account_id: &str, purpose: Option<&str>, page: PageRequest) -> AppResult<(Vec<file::Model>, u64)> {
+pub async fn list(
+    db: &Db,
+    account_id: &str,
+    purpose: Option<&str>,
+    page: PageRequest,
+) -> AppResult<(Vec<file::Model>, u64)> {
     let mut query = file::Entity::find().filter(file::Column::AccountId.eq(account_id));
     if let Some(purpose) = purpose {
         validate_purpose(purpose)?;

@@ -127,7 +127,13 @@ fn sorted(value: serde_json::Value) -> serde_json::Value {
 }
 
 /// Claims the key for a fresh request (locked for `lease`), or finds what an earlier request answered.
-pub async fn begin(db: &Db, account_id: &str, key: &str, fingerprint: &Fingerprint, lease: Duration) -> AppResult<Begin> {
+pub async fn begin(
+    db: &Db,
+    account_id: &str,
+    key: &str,
+    fingerprint: &Fingerprint,
+    lease: Duration,
+) -> AppResult<Begin> {
     let now = Utc::now();
     for _ in 0..2 {
         let inserted = Entity::insert(idempotency_key::ActiveModel {

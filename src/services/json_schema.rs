@@ -615,11 +615,37 @@ mod fuzz {
     #[test]
     fn fuzz_json_schemas() {
         const VOCABULARY: &[&str] = &[
-            "{", "}", "[", "]", "\"", ":", ",", "\"$ref\"", "\"#\"", "\"#/$defs/a\"", "\"#/$defs/b\"", "\"$defs\"", "\"a\"",
-            "\"b\"", "\"type\"", "\"object\"", "\"properties\"", "\"items\"", "\"allOf\"", "\"anyOf\"", "\"not\"",
-            "\"pattern\"", "\"(a+)+$\"", "\"required\"", "\"$id\"", "\"http://x/\"", "true", "1",
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"",
+            ":",
+            ",",
+            "\"$ref\"",
+            "\"#\"",
+            "\"#/$defs/a\"",
+            "\"#/$defs/b\"",
+            "\"$defs\"",
+            "\"a\"",
+            "\"b\"",
+            "\"type\"",
+            "\"object\"",
+            "\"properties\"",
+            "\"items\"",
+            "\"allOf\"",
+            "\"anyOf\"",
+            "\"not\"",
+            "\"pattern\"",
+            "\"(a+)+$\"",
+            "\"required\"",
+            "\"$id\"",
+            "\"http://x/\"",
+            "true",
+            "1",
         ];
-        let instances = [json!({}), json!({"a": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"}), json!([1, [2, [3]]]), json!("x")];
+        let instances =
+            [json!({}), json!({"a": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"}), json!([1, [2, [3]]]), json!("x")];
         crate::fuzz::run("json_schemas", VOCABULARY, |input| {
             let Ok(schema) = serde_json::from_slice::<Value>(input) else { return };
             if let Ok(validator) = compile("parameters", &schema) {

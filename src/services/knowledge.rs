@@ -24,7 +24,11 @@ pub fn validate_collection(name: &str) -> AppResult<()> {
     let valid = (1..=64).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if valid { Ok(()) } else { Err(AppError::validation("collection", "must be lowercase letters, digits and `-` (at most 64)")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::validation("collection", "must be lowercase letters, digits and `-` (at most 64)"))
+    }
 }
 
 /// Maps an extraction failure to the API's error: 415 for a type without text, 422 for a file that does not parse
@@ -61,8 +65,12 @@ pub async fn index(db: &impl ConnectionTrait, file: &file::Model, text: &str) ->
 }
 
 /// How many chunks a file has.
-pub async fn chunk_counts(db: &impl ConnectionTrait, file_ids: &[String]) -> AppResult<std::collections::HashMap<String, u64>> {
-    let rows = file_chunk::Entity::find().filter(file_chunk::Column::FileId.is_in(file_ids.iter().cloned())).all(db).await?;
+pub async fn chunk_counts(
+    db: &impl ConnectionTrait,
+    file_ids: &[String],
+) -> AppResult<std::collections::HashMap<String, u64>> {
+    let rows =
+        file_chunk::Entity::find().filter(file_chunk::Column::FileId.is_in(file_ids.iter().cloned())).all(db).await?;
     let mut counts = std::collections::HashMap::new();
     for row in rows {
         *counts.entry(row.file_id).or_insert(0) += 1;
@@ -95,7 +103,8 @@ pub async fn search(
         .into_iter()
         .map(|f| (f.id, f.name))
         .collect();
-    let mut by_id: std::collections::HashMap<String, file_chunk::Model> = chunks.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let mut by_id: std::collections::HashMap<String, file_chunk::Model> =
+        chunks.into_iter().map(|c| (c.id.clone(), c)).collect();
     Ok(hits
         .into_iter()
         .filter_map(|(id, score)| {

@@ -3,8 +3,8 @@
 //! FTS5 on SQLite, a `tsvector` with a GIN index on PostgreSQL, both stemming English and ranking by relevance.
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Value as SqlValue, sea_query::Condition,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, Value as SqlValue, sea_query::Condition,
 };
 use serde_json::Value;
 
@@ -85,7 +85,14 @@ fn validate_kind(kind: &str) -> AppResult<()> {
         && kind.len() <= 32
         && kind.starts_with(|c: char| c.is_ascii_lowercase())
         && kind.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if valid { Ok(()) } else { Err(AppError::validation("type", "must be a lowercase word such as `fact`, `preference` or `conversation` (at most 32 characters)")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            "type",
+            "must be a lowercase word such as `fact`, `preference` or `conversation` (at most 32 characters)",
+        ))
+    }
 }
 
 fn validate_metadata(metadata: &Value) -> AppResult<()> {
@@ -200,8 +207,7 @@ pub async fn list(
     filter: &MemoryFilter,
     page: PageRequest,
 ) -> AppResult<(Vec<memory::Model>, u64)> {
-    let mut query =
-        memory::Entity::find().filter(memory::Column::AccountId.eq(account_id)).filter(live(Utc::now()));
+    let mut query = memory::Entity::find().filter(memory::Column::AccountId.eq(account_id)).filter(live(Utc::now()));
     if let Some(agent_id) = &filter.agent_id {
         query = query.filter(memory::Column::AgentId.eq(agent_id.as_str()));
     }
@@ -350,8 +356,13 @@ pub async fn search(
     };
     let hits = if semantic_hits.is_empty() { text_hits } else { fuse(&[text_hits, semantic_hits], limit) };
     let ids: Vec<String> = hits.iter().map(|(id, _)| id.clone()).collect();
-    let mut found: std::collections::HashMap<String, memory::Model> =
-        memory::Entity::find().filter(memory::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|m| (m.id.clone(), m)).collect();
+    let mut found: std::collections::HashMap<String, memory::Model> = memory::Entity::find()
+        .filter(memory::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.id.clone(), m))
+        .collect();
     Ok(hits.into_iter().filter_map(|(id, score)| found.remove(&id).map(|memory| Scored { memory, score })).collect())
 }
 

@@ -3,8 +3,8 @@
 use crate::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::Expr,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -113,7 +113,9 @@ pub async fn check_attachments(
     for (i, attachment) in new.attachments.iter().enumerate() {
         if let Some(id) = &attachment.file_id {
             super::files::get(db, account_id, id).await.map_err(|err| match err {
-                AppError::NotFound { .. } => AppError::validation(format!("attachments[{i}].fileId"), format!("no file `{id}`")),
+                AppError::NotFound { .. } => {
+                    AppError::validation(format!("attachments[{i}].fileId"), format!("no file `{id}`"))
+                }
                 other => other,
             })?;
         }
@@ -143,12 +145,7 @@ fn attachments_json(attachments: &[Attachment]) -> Option<Value> {
 /// Stores the user message and a reply placeholder, and claims the conversation for the reply. A busy
 /// conversation either refuses (409, nothing stored) or queues the reply, as `while_busy` says.
 #[tracing::instrument(skip_all, fields(account_id = %account_id, conversation_id = %conversation_id), err(level = "debug"))]
-pub async fn store_user_message(
-    db: &Db,
-    account_id: &str,
-    conversation_id: &str,
-    new: NewMessage,
-) -> AppResult<Sent> {
+pub async fn store_user_message(db: &Db, account_id: &str, conversation_id: &str, new: NewMessage) -> AppResult<Sent> {
     let txn = crate::db::begin_write(db).await?;
     let conversation = conversations::get(&txn, account_id, conversation_id).await?;
     if conversation.status != "active" {

@@ -4,8 +4,8 @@
 pub mod accounts;
 pub mod agents;
 pub mod conversations;
-pub mod custom_skills;
 pub mod cursor;
+pub mod custom_skills;
 pub mod events;
 pub mod files;
 pub mod fulltext;

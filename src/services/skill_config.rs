@@ -8,9 +8,8 @@ use crate::error::{AppError, AppResult};
 pub fn validate(field_prefix: &str, schema: &Value, config: &Value) -> AppResult<()> {
     // A schema stored before registration bounded it can still be a bomb: it goes through the same bounds, and
     // a refusal names the skill's schema rather than the caller's config.
-    let validator = super::json_schema::compile("configSchema", schema).map_err(|err| {
-        AppError::validation(field_prefix, format!("the skill's configSchema cannot be used: {err}"))
-    })?;
+    let validator = super::json_schema::compile("configSchema", schema)
+        .map_err(|err| AppError::validation(field_prefix, format!("the skill's configSchema cannot be used: {err}")))?;
     let Some(error) = validator.iter_errors(config).next() else {
         return Ok(());
     };

@@ -246,12 +246,7 @@ pub async fn update_in_agent(
 }
 
 /// [`uninstall`] and `agent.updated`, in one transaction.
-pub async fn uninstall_from_agent(
-    db: &Db,
-    account_id: &str,
-    agent_id: &str,
-    skill_id: &str,
-) -> AppResult<Event> {
+pub async fn uninstall_from_agent(db: &Db, account_id: &str, agent_id: &str, skill_id: &str) -> AppResult<Event> {
     let txn = crate::db::begin_write(db).await?;
     uninstall(&txn, account_id, agent_id, skill_id).await?;
     let event = agents::touch(&txn, account_id, agent_id).await?;

@@ -4,8 +4,8 @@
 use crate::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 use serde_json::{Map, Value, json};
 
@@ -52,7 +52,8 @@ impl NewTask {
     /// Whether running it calls a model (and so needs token allowance): an agent run, or an analysis whose
     /// narrative an agent writes.
     pub fn calls_a_model(&self) -> bool {
-        self.kind == "agent.run" || (self.kind == "analysis" && self.input.get("agentId").is_some_and(|id| !id.is_null()))
+        self.kind == "agent.run"
+            || (self.kind == "analysis" && self.input.get("agentId").is_some_and(|id| !id.is_null()))
     }
 }
 
@@ -80,15 +81,24 @@ fn validate_callback(guard: &OutboundGuard, callback: &NewCallback) -> AppResult
         None | Some(Value::Null) => {}
         Some(Value::Object(map)) => {
             if map.len() > MAX_CALLBACK_HEADERS {
-                return Err(AppError::validation("callback.headers", format!("at most {MAX_CALLBACK_HEADERS} headers")));
+                return Err(AppError::validation(
+                    "callback.headers",
+                    format!("at most {MAX_CALLBACK_HEADERS} headers"),
+                ));
             }
             for (name, value) in map {
                 let valid_name = http::HeaderName::from_bytes(name.as_bytes()).is_ok();
                 let Some(text) = value.as_str().filter(|v| http::HeaderValue::from_str(v).is_ok()) else {
-                    return Err(AppError::validation(format!("callback.headers.{name}"), "must be a valid header value string"));
+                    return Err(AppError::validation(
+                        format!("callback.headers.{name}"),
+                        "must be a valid header value string",
+                    ));
                 };
                 if !valid_name {
-                    return Err(AppError::validation("callback.headers", format!("`{name}` is not a valid header name")));
+                    return Err(AppError::validation(
+                        "callback.headers",
+                        format!("`{name}` is not a valid header name"),
+                    ));
                 }
                 if reserved_header(name) {
                     return Err(AppError::validation("callback.headers", format!("`{name}` is set by the server")));
@@ -96,7 +106,9 @@ fn validate_callback(guard: &OutboundGuard, callback: &NewCallback) -> AppResult
                 headers.insert(name.clone(), Value::String(text.to_owned()));
             }
         }
-        Some(_) => return Err(AppError::validation("callback.headers", "must be an object of header names to strings")),
+        Some(_) => {
+            return Err(AppError::validation("callback.headers", "must be an object of header names to strings"));
+        }
     }
     let secret = match &callback.secret {
         Some(secret) if !(8..=256).contains(&secret.len()) => {
@@ -109,7 +121,13 @@ fn validate_callback(guard: &OutboundGuard, callback: &NewCallback) -> AppResult
 }
 
 /// Checks a task's input for its type, naming the field at fault.
-async fn validate_input(db: &impl ConnectionTrait, guard: &OutboundGuard, account_id: &str, kind: &str, input: &Value) -> AppResult<()> {
+async fn validate_input(
+    db: &impl ConnectionTrait,
+    guard: &OutboundGuard,
+    account_id: &str,
+    kind: &str,
+    input: &Value,
+) -> AppResult<()> {
     let Value::Object(fields) = input else { return Err(AppError::validation("input", "must be an object")) };
     if serde_json::to_vec(input).map(|b| b.len()).unwrap_or(0) > MAX_INPUT_BYTES {
         return Err(AppError::validation("input", format!("must be at most {MAX_INPUT_BYTES} bytes of JSON")));
@@ -117,7 +135,9 @@ async fn validate_input(db: &impl ConnectionTrait, guard: &OutboundGuard, accoun
     let string = |name: &str| fields.get(name).and_then(Value::as_str);
     if let Some(agent_id) = fields.get("agentId") {
         let id = agent_id.as_str().ok_or_else(|| AppError::validation("input.agentId", "must be a string"))?;
-        super::agents::get(db, account_id, id).await.map_err(|_| AppError::validation("input.agentId", "no such agent"))?;
+        super::agents::get(db, account_id, id)
+            .await
+            .map_err(|_| AppError::validation("input.agentId", "no such agent"))?;
     }
     match kind {
         "analysis" => {
@@ -127,13 +147,16 @@ async fn validate_input(db: &impl ConnectionTrait, guard: &OutboundGuard, accoun
                 }
                 (Some(url), None) => {
                     let url = url.as_str().ok_or_else(|| AppError::validation("input.fileUrl", "must be a string"))?;
-                    guard
-                        .check_url(url)
-                        .map_err(|err| AppError::BadRequest { code: err.code(), message: format!("input.fileUrl: {err}") })?;
+                    guard.check_url(url).map_err(|err| AppError::BadRequest {
+                        code: err.code(),
+                        message: format!("input.fileUrl: {err}"),
+                    })?;
                 }
                 (None, Some(id)) => {
                     let id = id.as_str().ok_or_else(|| AppError::validation("input.fileId", "must be a string"))?;
-                    files::get(db, account_id, id).await.map_err(|_| AppError::validation("input.fileId", "no such file"))?;
+                    files::get(db, account_id, id)
+                        .await
+                        .map_err(|_| AppError::validation("input.fileId", "no such file"))?;
                 }
             }
             if let Some(ops) = fields.get("operations") {
@@ -142,7 +165,10 @@ async fn validate_input(db: &impl ConnectionTrait, guard: &OutboundGuard, accoun
                 })?;
                 for op in ops {
                     if !op.as_str().is_some_and(|op| OPERATIONS.contains(&op)) {
-                        return Err(AppError::validation("input.operations", format!("unknown operation {op} (known: summarize, visualize)")));
+                        return Err(AppError::validation(
+                            "input.operations",
+                            format!("unknown operation {op} (known: summarize, visualize)"),
+                        ));
                     }
                 }
             }
@@ -155,7 +181,8 @@ async fn validate_input(db: &impl ConnectionTrait, guard: &OutboundGuard, accoun
             match (fields.get("conversationId"), fields.get("agentId")) {
                 (None, None) => return Err(AppError::validation("input", "give `agentId` or `conversationId`")),
                 (Some(id), _) => {
-                    let id = id.as_str().ok_or_else(|| AppError::validation("input.conversationId", "must be a string"))?;
+                    let id =
+                        id.as_str().ok_or_else(|| AppError::validation("input.conversationId", "must be a string"))?;
                     super::conversations::get(db, account_id, id)
                         .await
                         .map_err(|_| AppError::validation("input.conversationId", "no such conversation"))?;
@@ -167,7 +194,10 @@ async fn validate_input(db: &impl ConnectionTrait, guard: &OutboundGuard, accoun
             if let Some(ms) = fields.get("sleepMs")
                 && ms.as_u64().is_none_or(|ms| ms > MAX_NOOP_SLEEP_MS)
             {
-                return Err(AppError::validation("input.sleepMs", format!("must be an integer from 0 to {MAX_NOOP_SLEEP_MS}")));
+                return Err(AppError::validation(
+                    "input.sleepMs",
+                    format!("must be an integer from 0 to {MAX_NOOP_SLEEP_MS}"),
+                ));
             }
         }
         _ => {}
@@ -186,7 +216,10 @@ pub async fn create(
     max_timeout_secs: u64,
 ) -> AppResult<(task::Model, Event)> {
     if !TYPES.contains(&new.kind.as_str()) {
-        return Err(AppError::validation("type", format!("unknown task type `{}` (known: {})", new.kind, TYPES.join(", "))));
+        return Err(AppError::validation(
+            "type",
+            format!("unknown task type `{}` (known: {})", new.kind, TYPES.join(", ")),
+        ));
     }
     let timeout = new.timeout_secs.unwrap_or(max_timeout_secs as i64);
     if !(1..=max_timeout_secs as i64).contains(&timeout) {
@@ -341,7 +374,11 @@ async fn owned(db: &impl ConnectionTrait, task_id: &str, lease: &Lease) -> AppRe
 pub enum Ending {
     Completed(Value),
     /// `retryable` failures (timeouts, a lost worker) are queued again while attempts remain.
-    Failed { code: String, message: String, retryable: bool },
+    Failed {
+        code: String,
+        message: String,
+        retryable: bool,
+    },
 }
 
 /// Stores a run's end — `completed` or `failed` with its event and callback, or back to `queued` for a retry —
@@ -392,7 +429,12 @@ fn retry_delay_secs(attempts: i32) -> i64 {
 
 /// The task's callback, if it has one: a delivery of the task itself, signed with the callback's secret and
 /// carrying the caller's headers, retried like a webhook.
-async fn enqueue_callback(db: &impl ConnectionTrait, ended: &task::Model, event: &Event, body: &Value) -> AppResult<()> {
+async fn enqueue_callback(
+    db: &impl ConnectionTrait,
+    ended: &task::Model,
+    event: &Event,
+    body: &Value,
+) -> AppResult<()> {
     let Some(callback) = &ended.callback else { return Ok(()) };
     let Some(url) = callback.get("url").and_then(Value::as_str) else { return Ok(()) };
     let mut delivery = webhooks::new_delivery(&ended.account_id, event, signing::body(body));

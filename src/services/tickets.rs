@@ -1,7 +1,10 @@
 //! Support tickets: created by the `ticket-system` skill during a run (or through the API), listed and updated
 //! through the API, and announced by `ticket.created` (deliverable by webhook).
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
 use serde_json::json;
 
 use super::{events, pagination::PageRequest};
@@ -104,7 +107,12 @@ pub async fn list(
     Ok((rows, total))
 }
 
-pub async fn update(db: &impl ConnectionTrait, account_id: &str, id: &str, patch: TicketPatch) -> AppResult<ticket::Model> {
+pub async fn update(
+    db: &impl ConnectionTrait,
+    account_id: &str,
+    id: &str,
+    patch: TicketPatch,
+) -> AppResult<ticket::Model> {
     let current = get(db, account_id, id).await?;
     let mut active: ticket::ActiveModel = current.into();
     if let Some(status) = patch.status {

@@ -62,7 +62,10 @@ async fn add_to_day(db: &impl ConnectionTrait, account_id: &str, at: DateTime<Ut
         .on_conflict(
             OnConflict::columns([Daily::AccountId, Daily::Day])
                 .value(Daily::PromptTokens, Expr::col((usage_daily::Entity, Daily::PromptTokens)).add(prompt))
-                .value(Daily::CompletionTokens, Expr::col((usage_daily::Entity, Daily::CompletionTokens)).add(completion))
+                .value(
+                    Daily::CompletionTokens,
+                    Expr::col((usage_daily::Entity, Daily::CompletionTokens)).add(completion),
+                )
                 .value(Daily::ModelCalls, Expr::col((usage_daily::Entity, Daily::ModelCalls)).add(1))
                 .value(Daily::UpdatedAt, at)
                 .to_owned(),
@@ -85,7 +88,9 @@ async fn thresholds_crossed(
     let Some(included) = plans.get(plan).tokens_per_month.filter(|included| *included > 0) else {
         return Ok(Vec::new());
     };
-    let after: u64 = for_month(db, account_id, at).await?.map_or(0, |m| u64::try_from(m.prompt_tokens + m.completion_tokens).unwrap_or(0));
+    let after: u64 = for_month(db, account_id, at)
+        .await?
+        .map_or(0, |m| u64::try_from(m.prompt_tokens + m.completion_tokens).unwrap_or(0));
     let before = after.saturating_sub(usage.prompt_tokens + usage.completion_tokens);
     let mut events = Vec::new();
     for percent in THRESHOLDS {

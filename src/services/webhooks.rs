@@ -57,7 +57,10 @@ fn validate_url(guard: &OutboundGuard, url: &str) -> AppResult<()> {
     if url.len() > MAX_URL {
         return Err(AppError::validation("url", format!("must be at most {MAX_URL} characters")));
     }
-    guard.check_url(url).map(|_| ()).map_err(|err| AppError::BadRequest { code: err.code(), message: format!("url: {err}") })
+    guard
+        .check_url(url)
+        .map(|_| ())
+        .map_err(|err| AppError::BadRequest { code: err.code(), message: format!("url: {err}") })
 }
 
 fn validate_events(events: &[String]) -> AppResult<Value> {
@@ -70,7 +73,10 @@ fn validate_events(events: &[String]) -> AppResult<Value> {
     for name in events {
         if name != ALL_EVENTS && EventKind::parse(name).is_none() {
             let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-            return Err(AppError::validation("events", format!("unknown event type `{name}` (known: {})", known.join(", "))));
+            return Err(AppError::validation(
+                "events",
+                format!("unknown event type `{name}` (known: {})", known.join(", ")),
+            ));
         }
     }
     let mut unique: Vec<&String> = Vec::new();
@@ -211,7 +217,10 @@ pub async fn delete(db: &Db, account_id: &str, id: &str) -> AppResult<()> {
     let txn = crate::db::begin_write(db).await?;
     let found = get(&txn, account_id, id).await?;
     // Pending deliveries of a deleted endpoint have nowhere to go; their history goes with it.
-    webhook_delivery::Entity::delete_many().filter(webhook_delivery::Column::WebhookId.eq(&found.id)).exec(&txn).await?;
+    webhook_delivery::Entity::delete_many()
+        .filter(webhook_delivery::Column::WebhookId.eq(&found.id))
+        .exec(&txn)
+        .await?;
     webhook::Entity::delete_by_id(found.id).exec(&txn).await?;
     txn.commit().await?;
     Ok(())
@@ -315,7 +324,8 @@ pub async fn enqueue(db: &impl ConnectionTrait, event: &Event) -> AppResult<usiz
 pub async fn ping(db: &Db, account_id: &str, id: &str) -> AppResult<(webhook_delivery::Model, Event)> {
     let txn = crate::db::begin_write(db).await?;
     let hook = get(&txn, account_id, id).await?;
-    let event = Event::new(EventKind::WebhookTest, account_id, &hook.id, json!({ "webhookId": hook.id, "url": hook.url }));
+    let event =
+        Event::new(EventKind::WebhookTest, account_id, &hook.id, json!({ "webhookId": hook.id, "url": hook.url }));
     events::record(&txn, &event).await?;
     let mut delivery = new_delivery(account_id, &event, signing::body(&event.envelope()));
     delivery.webhook_id = Set(Some(hook.id));

@@ -13,8 +13,8 @@ use crate::llm::ToolSpec;
 const MAX_EXPRESSION_CHARS: usize = 1000;
 
 const MATH_FUNCTIONS: [&str; 19] = [
-    "ln", "log", "exp", "pow", "cos", "acos", "cosh", "acosh", "sin", "asin", "sinh", "asinh", "tan", "atan",
-    "tanh", "atanh", "sqrt", "cbrt", "abs",
+    "ln", "log", "exp", "pow", "cos", "acos", "cosh", "acosh", "sin", "asin", "sinh", "asinh", "tan", "atan", "tanh",
+    "atanh", "sqrt", "cbrt", "abs",
 ];
 
 pub struct Calculator;
@@ -61,7 +61,9 @@ pub fn evaluate(expression: &str, precision: i32) -> Result<Value, ToolError> {
         return Err(ToolError::InvalidArguments("`expression` is empty".into()));
     }
     if expression.chars().count() > MAX_EXPRESSION_CHARS {
-        return Err(ToolError::InvalidArguments(format!("`expression` is longer than {MAX_EXPRESSION_CHARS} characters")));
+        return Err(ToolError::InvalidArguments(format!(
+            "`expression` is longer than {MAX_EXPRESSION_CHARS} characters"
+        )));
     }
     let mut source = with_math_prefixes(expression);
     if source.contains('/') {
@@ -97,7 +99,9 @@ fn with_math_prefixes(expression: &str) -> String {
     let mut out = String::with_capacity(expression.len() + 16);
     let mut rest = expression;
     while let Some(start) = rest.find(|c: char| c.is_ascii_alphabetic()) {
-        let word_end = rest[start..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).map_or(rest.len(), |n| start + n);
+        let word_end = rest[start..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .map_or(rest.len(), |n| start + n);
         let word = &rest[start..word_end];
         let preceded_by_word = rest[..start].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':');
         out.push_str(&rest[..start]);

@@ -71,14 +71,21 @@ impl Skill for CustomSkill {
             "conversationId": ctx.conversation_id,
             "userId": ctx.user_id,
         }));
-        let headers = signing::headers(&[secret.as_str()], &invocation, "skill.invoke", chrono::Utc::now().timestamp(), &body);
+        let headers =
+            signing::headers(&[secret.as_str()], &invocation, "skill.invoke", chrono::Utc::now().timestamp(), &body);
         let timeout = std::time::Duration::from_millis(ctx.state.config.tool_timeout_ms);
         let answer = ctx
             .state
             .outbound
             .send(
                 // The signed invocation goes to the registered endpoint only.
-                OutboundRequest { method: reqwest::Method::POST, url: endpoint, headers: &headers, body: Some(body.into()), redirects: Redirects::Refuse },
+                OutboundRequest {
+                    method: reqwest::Method::POST,
+                    url: endpoint,
+                    headers: &headers,
+                    body: Some(body.into()),
+                    redirects: Redirects::Refuse,
+                },
                 MAX_ANSWER_BYTES,
                 timeout,
             )
@@ -91,8 +98,7 @@ impl Skill for CustomSkill {
             let excerpt: String = String::from_utf8_lossy(&answer.bytes).chars().take(300).collect();
             return Err(ToolError::Failed(format!("the skill endpoint answered HTTP {}: {excerpt}", answer.status)));
         }
-        serde_json::from_slice(&answer.bytes).map_err(|err| {
-            ToolError::Failed(format!("the skill endpoint did not answer JSON ({err})"))
-        })
+        serde_json::from_slice(&answer.bytes)
+            .map_err(|err| ToolError::Failed(format!("the skill endpoint did not answer JSON ({err})")))
     }
 }

@@ -101,7 +101,9 @@ impl Skill for DateTime {
                 let from = parse("datetime", args.datetime.as_deref())?;
                 let to = parse("to", args.to.as_deref())?;
                 let seconds = (to - from).num_seconds();
-                Ok(json!({ "seconds": seconds, "minutes": seconds / 60, "hours": seconds / 3600, "days": seconds / 86_400 }))
+                Ok(
+                    json!({ "seconds": seconds, "minutes": seconds / 60, "hours": seconds / 3600, "days": seconds / 86_400 }),
+                )
             }
         }
     }

@@ -54,8 +54,13 @@ impl Skill for HttpRequest {
     }
 
     fn tools(&self, config: &Value) -> Vec<ToolSpec> {
-        let hosts: Vec<&str> =
-            config.get("allowedHosts").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let hosts: Vec<&str> = config
+            .get("allowedHosts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         let hosts = if hosts.is_empty() { "none are configured yet".to_owned() } else { hosts.join(", ") };
         vec![ToolSpec {
             name: "http_request".into(),
@@ -83,12 +88,20 @@ impl Skill for HttpRequest {
             .map(|m| m.iter().filter_map(Value::as_str).collect())
             .unwrap_or_else(|| vec!["GET"]);
         if !methods.contains(&method.as_str()) {
-            return Err(ToolError::InvalidArguments(format!("method {method} is not allowed (allowed: {})", methods.join(", "))));
+            return Err(ToolError::InvalidArguments(format!(
+                "method {method} is not allowed (allowed: {})",
+                methods.join(", ")
+            )));
         }
         let url = url::Url::parse(&args.url).map_err(|err| ToolError::InvalidArguments(format!("`url`: {err}")))?;
         let host = url.host_str().unwrap_or_default();
-        let allowed: Vec<&str> =
-            config.get("allowedHosts").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let allowed: Vec<&str> = config
+            .get("allowedHosts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         if !host_allowed(host, &allowed) {
             return Err(ToolError::InvalidArguments(format!("host `{host}` is not in this skill's allowedHosts")));
         }
@@ -101,21 +114,30 @@ impl Skill for HttpRequest {
                 Some(value.to_string().into_bytes())
             }
         };
-        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|err| ToolError::InvalidArguments(err.to_string()))?;
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|err| ToolError::InvalidArguments(err.to_string()))?;
         let timeout = std::time::Duration::from_millis(config_u64(config, "timeoutMs", 10_000).clamp(100, 60_000));
         let answer = ctx
             .state
             .outbound
             .send(
                 // A redirect would leave the allowed hosts (and resend the body and headers): the model gets the 3xx.
-                OutboundRequest { method, url: url.as_str(), headers: &headers, body: body.map(Into::into), redirects: Redirects::Refuse },
+                OutboundRequest {
+                    method,
+                    url: url.as_str(),
+                    headers: &headers,
+                    body: body.map(Into::into),
+                    redirects: Redirects::Refuse,
+                },
                 MAX_RESPONSE_BYTES,
                 timeout,
             )
             .await
             .map_err(|err| match err {
                 OutboundError::Timeout => ToolError::Timeout(timeout.as_millis()),
-                OutboundError::Forbidden { .. } | OutboundError::InvalidUrl(_) => ToolError::InvalidArguments(err.to_string()),
+                OutboundError::Forbidden { .. } | OutboundError::InvalidUrl(_) => {
+                    ToolError::InvalidArguments(err.to_string())
+                }
                 other => ToolError::Failed(other.to_string()),
             })?;
         let text = String::from_utf8_lossy(&answer.bytes);

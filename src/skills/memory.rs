@@ -127,7 +127,9 @@ impl Skill for MemorySkill {
                 };
                 let embedder = ctx.state.embedder.as_deref();
                 let saved = memories::create(db, embedder, ctx.account_id, new).await.map_err(failed)?;
-                Ok(json!({ "saved": true, "id": saved.id, "expiresAt": saved.expires_at.map(crate::graphql::scalars::format_time) }))
+                Ok(
+                    json!({ "saved": true, "id": saved.id, "expiresAt": saved.expires_at.map(crate::graphql::scalars::format_time) }),
+                )
             }
             "memory_search" => {
                 let args: SearchArgs = arguments(raw)?;
@@ -144,14 +146,18 @@ impl Skill for MemorySkill {
                 };
                 let mut hits = memories::search(db, embedder, &search).await.map_err(failed)?;
                 match conversation {
-                    Some(conversation) => hits.retain(|hit| hit.memory.conversation_id.as_deref() == Some(conversation)),
+                    Some(conversation) => {
+                        hits.retain(|hit| hit.memory.conversation_id.as_deref() == Some(conversation))
+                    }
                     None => hits.retain(|hit| memories::usable_in(&hit.memory, ctx.conversation_id)),
                 }
                 let found: Vec<Value> = hits
                     .into_iter()
                     .take(limit as usize)
-                    .map(|hit| json!({ "id": hit.memory.id, "content": hit.memory.content, "type": hit.memory.kind,
-                                       "savedAt": crate::graphql::scalars::format_time(hit.memory.created_at) }))
+                    .map(|hit| {
+                        json!({ "id": hit.memory.id, "content": hit.memory.content, "type": hit.memory.kind,
+                                       "savedAt": crate::graphql::scalars::format_time(hit.memory.created_at) })
+                    })
                     .collect();
                 Ok(json!({ "memories": found }))
             }

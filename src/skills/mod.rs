@@ -92,8 +92,13 @@ pub trait Skill: Send + Sync {
     /// The tools offered to the model. `config` is the installed config (defaults not filled in).
     fn tools(&self, config: &Value) -> Vec<ToolSpec>;
     /// Runs one call of one of this skill's tools.
-    async fn call(&self, ctx: &ToolContext<'_>, tool: &str, config: &Value, arguments: &str)
-    -> Result<Value, ToolError>;
+    async fn call(
+        &self,
+        ctx: &ToolContext<'_>,
+        tool: &str,
+        config: &Value,
+        arguments: &str,
+    ) -> Result<Value, ToolError>;
 }
 
 /// The built-in skills, by catalog id.

@@ -80,7 +80,8 @@ impl Skill for TicketSystem {
         match tool {
             "ticket_create" => {
                 let args: CreateArgs = arguments(raw)?;
-                let priority = args.priority.or_else(|| config.get("defaultPriority").and_then(Value::as_str).map(str::to_owned));
+                let priority =
+                    args.priority.or_else(|| config.get("defaultPriority").and_then(Value::as_str).map(str::to_owned));
                 let new = NewTicket {
                     title: args.title,
                     description: args.description,
@@ -100,7 +101,9 @@ impl Skill for TicketSystem {
                 if ticket.agent_id.as_deref() != Some(ctx.agent.id.as_str()) {
                     return Err(ToolError::Failed("no such ticket".into()));
                 }
-                Ok(json!({ "ticketId": ticket.id, "title": ticket.title, "status": ticket.status, "priority": ticket.priority }))
+                Ok(
+                    json!({ "ticketId": ticket.id, "title": ticket.title, "status": ticket.status, "priority": ticket.priority }),
+                )
             }
             other => Err(ToolError::UnknownTool(other.to_owned())),
         }

@@ -81,7 +81,11 @@ impl Skill for WebSearch {
 }
 
 fn failed(err: reqwest::Error) -> ToolError {
-    if err.is_timeout() { ToolError::Timeout(TIMEOUT.as_millis()) } else { ToolError::Failed(format!("the search backend failed: {err}")) }
+    if err.is_timeout() {
+        ToolError::Timeout(TIMEOUT.as_millis())
+    } else {
+        ToolError::Failed(format!("the search backend failed: {err}"))
+    }
 }
 
 async fn read_json(response: reqwest::Response) -> Result<Value, ToolError> {
@@ -95,12 +99,16 @@ async fn read_json(response: reqwest::Response) -> Result<Value, ToolError> {
 /// SearXNG's JSON API: `GET /search?q=…&format=json` → `{"results": [{"title","url","content"}]}`.
 async fn searxng(base: &str, query: &str, safe: bool, region: Option<&str>) -> Result<Vec<Value>, ToolError> {
     let url = format!("{}/search", base.trim_end_matches('/'));
-    let mut params = vec![("q", query.to_owned()), ("format", "json".into()), ("safesearch", if safe { "1" } else { "0" }.into())];
+    let mut params =
+        vec![("q", query.to_owned()), ("format", "json".into()), ("safesearch", if safe { "1" } else { "0" }.into())];
     if let Some(region) = region {
         params.push(("language", region.to_owned()));
     }
     let body = read_json(client().get(url).query(&params).send().await.map_err(failed)?).await?;
-    let results = body.get("results").and_then(Value::as_array).ok_or_else(|| ToolError::Failed("the search backend answered without `results`".into()))?;
+    let results = body
+        .get("results")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ToolError::Failed("the search backend answered without `results`".into()))?;
     Ok(results
         .iter()
         .map(|r| json!({ "title": r.get("title"), "url": r.get("url"), "snippet": r.get("content") }))
@@ -109,11 +117,16 @@ async fn searxng(base: &str, query: &str, safe: bool, region: Option<&str>) -> R
 
 /// Brave Search API: `GET /res/v1/web/search` with `X-Subscription-Token` → `{"web": {"results": [...]}}`.
 async fn brave(key: &str, query: &str, max: usize, safe: bool, region: Option<&str>) -> Result<Vec<Value>, ToolError> {
-    let mut params = vec![("q", query.to_owned()), ("count", max.min(20).to_string()), ("safesearch", if safe { "moderate" } else { "off" }.into())];
+    let mut params = vec![
+        ("q", query.to_owned()),
+        ("count", max.min(20).to_string()),
+        ("safesearch", if safe { "moderate" } else { "off" }.into()),
+    ];
     if let Some(country) = region.and_then(|r| r.split('-').nth(1)) {
         params.push(("country", country.to_owned()));
     }
-    let request = client().get(BRAVE_URL).header("X-Subscription-Token", key).header("Accept", "application/json").query(&params);
+    let request =
+        client().get(BRAVE_URL).header("X-Subscription-Token", key).header("Accept", "application/json").query(&params);
     let body = read_json(request.send().await.map_err(failed)?).await?;
     let results = body.pointer("/web/results").and_then(Value::as_array).cloned().unwrap_or_default();
     Ok(results

@@ -48,7 +48,8 @@ pub async fn run(context: &TaskContext) -> Result<Value, TaskError> {
     let body = runs::payload::message_json(&reply);
     if reply.status == messages::status::FAILED {
         let code = reply.error.as_ref().and_then(|e| e.get("code")).and_then(Value::as_str).unwrap_or("reply_failed");
-        let message = reply.error.as_ref().and_then(|e| e.get("message")).and_then(Value::as_str).unwrap_or("the reply failed");
+        let message =
+            reply.error.as_ref().and_then(|e| e.get("message")).and_then(Value::as_str).unwrap_or("the reply failed");
         return Err(TaskError::new(leak_code(code), message.to_owned()));
     }
     Ok(json!({ "conversationId": conversation_id, "messageId": sent.message.id, "reply": body }))

@@ -24,25 +24,25 @@ pub async fn run(context: &TaskContext) -> Result<Value, TaskError> {
         .map(|ops| ops.iter().filter_map(|op| op.as_str().map(str::to_owned)).collect())
         .unwrap_or_else(|| vec!["summarize".to_owned()]);
     let limit = state.config.task_max_input_bytes;
-    let (bytes, content_type, name) = match (input.get("fileUrl").and_then(Value::as_str), input.get("fileId").and_then(Value::as_str)) {
-        (Some(url), _) => {
-            let fetched = state
-                .outbound
-                .fetch(url, limit, Duration::from_secs(60))
-                .await
-                .map_err(|err| TaskError::new("input_unavailable", format!("fileUrl could not be read: {err}")))?;
-            (fetched.bytes, fetched.content_type, Some(url.to_owned()))
-        }
-        (None, Some(id)) => {
-            let file = files::get(&state.db, account_id, id).await?;
-            if file.size as usize > limit {
-                return Err(TaskError::new("input_too_large", format!("the file is larger than {limit} bytes")));
+    let (bytes, content_type, name) =
+        match (input.get("fileUrl").and_then(Value::as_str), input.get("fileId").and_then(Value::as_str)) {
+            (Some(url), _) => {
+                let fetched =
+                    state.outbound.fetch(url, limit, Duration::from_secs(60)).await.map_err(|err| {
+                        TaskError::new("input_unavailable", format!("fileUrl could not be read: {err}"))
+                    })?;
+                (fetched.bytes, fetched.content_type, Some(url.to_owned()))
             }
-            let bytes = files::content(state.storage.as_ref(), &file).await?;
-            (bytes, Some(file.content_type), Some(file.name))
-        }
-        (None, None) => return Err(TaskError::new("validation_error", "input needs fileUrl or fileId")),
-    };
+            (None, Some(id)) => {
+                let file = files::get(&state.db, account_id, id).await?;
+                if file.size as usize > limit {
+                    return Err(TaskError::new("input_too_large", format!("the file is larger than {limit} bytes")));
+                }
+                let bytes = files::content(state.storage.as_ref(), &file).await?;
+                (bytes, Some(file.content_type), Some(file.name))
+            }
+            (None, None) => return Err(TaskError::new("validation_error", "input needs fileUrl or fileId")),
+        };
     context.progress(20);
     let limits = Limits { max_bytes: limit, ..Limits::default() };
     let table = blocking(move || analysis::load_table(&bytes, content_type.as_deref(), name.as_deref(), &limits))
@@ -104,7 +104,11 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 }
 
 /// Asks the agent's model to describe the statistics; the call's tokens count toward the account's usage.
-async fn model_narrative(context: &TaskContext, agent_id: &str, stats: &analysis::Summary) -> Result<String, TaskError> {
+async fn model_narrative(
+    context: &TaskContext,
+    agent_id: &str,
+    stats: &analysis::Summary,
+) -> Result<String, TaskError> {
     let state = &context.state;
     let agent = agents::get(&state.db, &context.task.account_id, agent_id).await?;
     state.limiter.check_account_quota(&state.db, &context.task.account_id).await?;
@@ -126,7 +130,8 @@ async fn model_narrative(context: &TaskContext, agent_id: &str, stats: &analysis
         tools: Vec::new(),
         tool_choice: None,
     };
-    let model_error = |err: crate::llm::LlmError| TaskError { code: err.code(), message: err.to_string(), retryable: false };
+    let model_error =
+        |err: crate::llm::LlmError| TaskError { code: err.code(), message: err.to_string(), retryable: false };
     let mut stream = resolved.provider.stream(request.clone()).await.map_err(model_error)?;
     let mut text = String::new();
     let mut reported = None;

@@ -120,7 +120,13 @@ pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &str) ->
 }
 
 /// The headers of one delivery, signed by every secret that currently signs (the new one first).
-pub fn headers(secrets: &[&str], delivery_id: &str, event_type: &str, timestamp: i64, body: &str) -> Vec<(String, String)> {
+pub fn headers(
+    secrets: &[&str],
+    delivery_id: &str,
+    event_type: &str,
+    timestamp: i64,
+    body: &str,
+) -> Vec<(String, String)> {
     let mut headers = vec![
         ("content-type".to_owned(), "application/json".to_owned()),
         ("x-openclaw-event".to_owned(), event_type.to_owned()),
@@ -149,8 +155,9 @@ mod tests {
 
     #[test]
     fn bodies_are_what_json_stringify_prints() {
-        let value: Value = serde_json::from_str(r#"{"b":1,"10":true,"a":[1.5,100.0,1e21,1e-7],"2":"x\ny\u0001","0":null}"#)
-            .expect("valid");
+        let value: Value =
+            serde_json::from_str(r#"{"b":1,"10":true,"a":[1.5,100.0,1e21,1e-7],"2":"x\ny\u0001","0":null}"#)
+                .expect("valid");
         // Key order depends on serde_json's map; the index keys must come first either way.
         let out = body(&value);
         assert!(out.starts_with(r#"{"0":null,"2":"x\ny\u0001","10":true,"#), "{out}");
@@ -175,12 +182,8 @@ mod tests {
         );
         // Standard Webhooks' documented example.
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-        let signature = standard_signature(
-            secret,
-            "msg_p5jXN8AQM9LWM0D4loKWxJek",
-            1614265330,
-            r#"{"test": 2432232314}"#,
-        );
+        let signature =
+            standard_signature(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, r#"{"test": 2432232314}"#);
         assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 

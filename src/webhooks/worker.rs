@@ -135,7 +135,9 @@ impl InFlight {
     fn remove(&mut self, account: &str, endpoint: &str, caps: Caps) -> bool {
         let mut was_full = false;
         // Entries at zero are removed so the maps hold only what is in flight now, not every account ever seen.
-        for (map, key, cap) in [(&mut self.accounts, account, caps.account), (&mut self.endpoints, endpoint, caps.endpoint)] {
+        for (map, key, cap) in
+            [(&mut self.accounts, account, caps.account), (&mut self.endpoints, endpoint, caps.endpoint)]
+        {
             if let Some(count) = map.get_mut(key) {
                 was_full |= *count >= cap;
                 *count = count.saturating_sub(1);
@@ -205,7 +207,8 @@ fn endpoint_key(delivery: &webhook_delivery::Model) -> String {
 const ENDPOINT_SQL: &str = "COALESCE(webhook_id, url, '')";
 
 /// Which deliveries are due. `{now}` is the current time.
-const READY_SQL: &str = "status = 'pending' AND next_attempt_at <= {now} AND (lease_until IS NULL OR lease_until < {now})";
+const READY_SQL: &str =
+    "status = 'pending' AND next_attempt_at <= {now} AND (lease_until IS NULL OR lease_until < {now})";
 
 /// A due delivery the claim may take.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -337,9 +340,10 @@ async fn claim_fairly(
         // One statement under SQLite's single write lock: the re-check and the lease are atomic.
         _ => format!("UPDATE webhook_deliveries SET lease_until = ?2 WHERE id IN ({ids}) AND {ready} RETURNING *"),
     };
-    let mut leased = webhook_delivery::Model::find_by_statement(Statement::from_sql_and_values(backend, lease_sql, values))
-        .all(db)
-        .await?;
+    let mut leased =
+        webhook_delivery::Model::find_by_statement(Statement::from_sql_and_values(backend, lease_sql, values))
+            .all(db)
+            .await?;
     // Sent in the fair order chosen (RETURNING has no order of its own).
     leased.sort_by_key(|row| picked.iter().position(|id| *id == row.id));
     let mut counts = lock(in_flight);
@@ -405,7 +409,13 @@ async fn send(state: &AppState, delivery: &webhook_delivery::Model, target: &Tar
     let timestamp = Utc::now().timestamp();
     let secrets: Vec<&str> = target.secrets.iter().map(String::as_str).collect();
     let timeout = Duration::from_secs(state.config.webhook_timeout_secs.max(1));
-    let failed = |error: String| Outcome { status: None, excerpt: None, error: Some(error), retry_after: None, latency: started.elapsed() };
+    let failed = |error: String| Outcome {
+        status: None,
+        excerpt: None,
+        error: Some(error),
+        retry_after: None,
+        latency: started.elapsed(),
+    };
     // reqwest never resolves literal-IP hosts, so the URL itself is checked first; hostnames are checked again by
     // the guarded resolver at connect time.
     if let Err(err) = state.outbound.check_url(&target.url) {
@@ -484,14 +494,17 @@ async fn record_outcomes(state: AppState, mut received: mpsc::UnboundedReceiver<
                     pending.clear();
                     break;
                 }
-                Err(err) => tracing::warn!(error = %err, deliveries = pending.len(), "recording delivery attempts failed"),
+                Err(err) => {
+                    tracing::warn!(error = %err, deliveries = pending.len(), "recording delivery attempts failed")
+                }
             }
         }
     }
 }
 
 async fn record_batch(state: &AppState, batch: &[Finished]) -> AppResult<Vec<Event>> {
-    let schedule = schedule::Schedule { scale: state.config.webhook_retry_scale, max_attempts: state.config.webhook_max_attempts };
+    let schedule =
+        schedule::Schedule { scale: state.config.webhook_retry_scale, max_attempts: state.config.webhook_max_attempts };
     let txn = crate::db::begin_write(&state.db).await?;
     let mut published = Vec::new();
     for Finished { delivery, webhook_id, outcome, at } in batch {
@@ -649,7 +662,13 @@ mod tests {
         let in_flight = Arc::new(Mutex::new(InFlight::default()));
         let slot = |endpoint: &str| {
             lock(&in_flight).add("x", endpoint);
-            Slot { in_flight: in_flight.clone(), account: "x".into(), endpoint: endpoint.into(), caps, given_back: false }
+            Slot {
+                in_flight: in_flight.clone(),
+                account: "x".into(),
+                endpoint: endpoint.into(),
+                caps,
+                given_back: false,
+            }
         };
         assert!(!slot("x1").finish(caps), "neither x nor x1 was at its cap");
         let (first, second) = (slot("x1"), slot("x2"));

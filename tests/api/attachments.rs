@@ -36,14 +36,20 @@ async fn store(app: &TestApp, key: &str, name: &str, bytes: Vec<u8>) -> String {
 }
 
 async fn send(app: &TestApp, conversation: &str, content: &str, attachments: Value) -> crate::helpers::Reply {
-    app.post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": content, "attachments": attachments }))
-        .await
+    app.post(
+        &format!("/v2/conversations/{conversation}/messages"),
+        json!({ "content": content, "attachments": attachments }),
+    )
+    .await
 }
 
 /// Serves `/report.csv` and `/huge.txt` on loopback (allowed in tests by `OPENCLAW_OUTBOUND_ALLOWLIST`).
 async fn file_server() -> String {
     let router = Router::new()
-        .route("/report.csv", get(|| async { ([("content-type", "application/octet-stream")], "region,sales\nnorth,120\nsouth,95\n") }))
+        .route(
+            "/report.csv",
+            get(|| async { ([("content-type", "application/octet-stream")], "region,sales\nnorth,120\nsouth,95\n") }),
+        )
         .route("/missing", get(|| async { (StatusCode::NOT_FOUND, "no") }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -69,8 +75,15 @@ async fn files_and_urls_are_read_into_the_prompt(backend: Backend) {
     let seen = sent.body["reply"]["content"].as_str().unwrap();
     assert!(seen.starts_with("Echo: Summarise these."), "{seen}");
     assert!(seen.contains("<attachment name=\"notes.md\" type=\"text/markdown\">\n# Notes\n\nThe launch date is 12 March.\n</attachment>"), "{seen}");
-    assert!(seen.contains("<attachment name=\"policy.pdf\" type=\"application/pdf\">") && seen.contains("return items within 30 days"), "{seen}");
-    assert!(seen.contains("<attachment name=\"report.csv\" type=\"text/csv\">\nregion,sales\nnorth,120"), "the URL's type is sniffed: {seen}");
+    assert!(
+        seen.contains("<attachment name=\"policy.pdf\" type=\"application/pdf\">")
+            && seen.contains("return items within 30 days"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("<attachment name=\"report.csv\" type=\"text/csv\">\nregion,sales\nnorth,120"),
+        "the URL's type is sniffed: {seen}"
+    );
     // The stored user message keeps the references, not the text.
     let stored = &sent.body["message"];
     assert_eq!(stored["content"], "Summarise these.");
@@ -81,7 +94,11 @@ async fn files_and_urls_are_read_into_the_prompt(backend: Backend) {
     let long = store(&app, &app.key, "long.txt", "lorem ipsum dolor ".repeat(30_000).into_bytes()).await;
     let cut = send(&app, &conversation, "And this?", json!([{ "type": "file", "fileId": long }])).await;
     let seen = cut.body["reply"]["content"].as_str().unwrap();
-    assert!(seen.contains("[… cut: the rest does not fit in the prompt]"), "{}", &seen[seen.len().saturating_sub(300)..]);
+    assert!(
+        seen.contains("[… cut: the rest does not fit in the prompt]"),
+        "{}",
+        &seen[seen.len().saturating_sub(300)..]
+    );
     let prompt_tokens = cut.body["reply"]["usage"]["promptTokens"].as_u64().unwrap();
     assert!(prompt_tokens <= 32_768, "within the echo model's window: {prompt_tokens}");
     assert!(prompt_tokens > 16_000, "the attachment used its budget: {prompt_tokens}");

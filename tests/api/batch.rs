@@ -71,13 +71,17 @@ async fn the_seed_batch_runs_as_written(backend: Backend) {
         .iter()
         .map(|r| (r["status"].clone(), r["body"]["error"]["code"].clone()))
         .collect();
-    assert_eq!(codes, [(json!(400), json!("validation_error")), (json!(404), json!("not_found")), (json!(404), json!("not_found"))]);
+    assert_eq!(
+        codes,
+        [(json!(400), json!("validation_error")), (json!(404), json!("not_found")), (json!(404), json!("not_found"))]
+    );
 }
 
 async fn oversized_batches_run_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let agent = app.seed_agent().await;
-    let ops: Vec<Value> = (0..11).map(|_| json!({ "method": "POST", "path": "/conversations", "body": { "agentId": agent } })).collect();
+    let ops: Vec<Value> =
+        (0..11).map(|_| json!({ "method": "POST", "path": "/conversations", "body": { "agentId": agent } })).collect();
     let reply = app.post("/v2/batch", json!({ "operations": ops })).await;
     reply.assert_error(400, "batch_too_large");
     assert_eq!(app.get("/v2/conversations").await.body["conversations"], json!([]), "nothing ran");
@@ -87,7 +91,8 @@ async fn oversized_batches_run_nothing(backend: Backend) {
     assert_eq!(reply.status, 200, "pro allows 50: {}", reply.text);
     app.post("/v2/batch", json!({ "operations": [] })).await.assert_error(400, "validation_error");
     app.post("/v2/batch", json!({ "ops": [] })).await.assert_error(400, "invalid_json");
-    let nested = app.post("/v2/batch", json!({ "operations": [{ "method": "POST", "path": "/batch", "body": {} }] })).await;
+    let nested =
+        app.post("/v2/batch", json!({ "operations": [{ "method": "POST", "path": "/batch", "body": {} }] })).await;
     assert_eq!(nested.body["results"][0]["status"], 400);
 }
 
@@ -132,7 +137,8 @@ async fn graphql_accepts_an_array_of_operations(backend: Backend) {
     assert!(items[1]["errors"].is_array() && items[1].get("data").is_none());
     assert!(items[2]["data"]["skills"]["pagination"]["total"].as_u64().unwrap() > 0);
     let too_many: Vec<Value> = (0..11).map(|_| json!({ "query": "{ viewer { accountId } }" })).collect();
-    let response = app.client.post(app.url("/v2/graphql")).header("X-API-Key", &app.key).json(&too_many).send().await.unwrap();
+    let response =
+        app.client.post(app.url("/v2/graphql")).header("X-API-Key", &app.key).json(&too_many).send().await.unwrap();
     assert_eq!(response.status(), 400);
 }
 
@@ -216,7 +222,8 @@ async fn a_failing_atomic_batch_leaves_no_trace(backend: Backend) {
     let mut ws = websocket::connect(&app, "graphql-transport-ws").await;
     websocket::send(&mut ws, json!({ "type": "connection_init", "payload": { "X-API-Key": app.key } })).await;
     assert_eq!(websocket::next_json(&mut ws).await["type"], "connection_ack");
-    let subscribe = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { events { type subjectId } }" } });
+    let subscribe =
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { events { type subjectId } }" } });
     websocket::send(&mut ws, subscribe).await;
     websocket::wait_for_subscribers(&app, 1).await;
     let agent = echo_agent("never");
@@ -242,7 +249,10 @@ async fn a_failing_atomic_batch_leaves_no_trace(backend: Backend) {
     let outcome: Vec<(u64, &str)> =
         results.iter().map(|r| (r["status"].as_u64().unwrap(), r["body"]["error"]["code"].as_str().unwrap())).collect();
     let rolled_back = (424, "rolled_back");
-    assert_eq!(outcome, [rolled_back, rolled_back, rolled_back, rolled_back, rolled_back, (404, "not_found"), (424, "not_run")]);
+    assert_eq!(
+        outcome,
+        [rolled_back, rolled_back, rolled_back, rolled_back, rolled_back, (404, "not_found"), (424, "not_run")]
+    );
     // Nothing stored: no agent, conversation, task, delivery or event — and the idempotency key is free again.
     assert_eq!(app.get("/v2/agents").await.body["pagination"]["total"], 1, "only the seeded agent");
     assert_eq!(app.get("/v2/conversations").await.body["conversations"], json!([]));

@@ -7,7 +7,12 @@ use std::{
     time::Duration,
 };
 
-use axum::{Json, Router, extract::State, http::HeaderMap, routing::{get, post}};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::HeaderMap,
+    routing::{get, post},
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -15,7 +20,7 @@ use crate::{
     chat::until_done,
     db_tests,
     helpers::{Backend, TestApp, spawn_app_with},
-    receiver::{Receiver, Received, verify},
+    receiver::{Received, Receiver, verify},
     tools::{of_kind, tool_conversation},
 };
 use openclaw::auth::Plan;
@@ -116,7 +121,12 @@ async fn custom_skills_are_private_installable_and_invoked_signed(backend: Backe
     assert_eq!(theirs.body["pagination"]["total"], 0);
     app.send(Method::GET, &format!("/v2/skills/{id}"), Some(&stranger), None).await.assert_error(404, "not_found");
     let foreign_agent = app
-        .send(Method::POST, "/v2/agents", Some(&stranger), Some(json!({ "name": "b", "model": "echo", "skills": [id] })))
+        .send(
+            Method::POST,
+            "/v2/agents",
+            Some(&stranger),
+            Some(json!({ "name": "b", "model": "echo", "skills": [id] })),
+        )
         .await;
     foreign_agent.assert_error(400, "validation_error");
     app.send(Method::DELETE, &format!("/v2/skills/{id}"), Some(&stranger), None).await.assert_error(404, "not_found");
@@ -124,11 +134,17 @@ async fn custom_skills_are_private_installable_and_invoked_signed(backend: Backe
     let calculator = app.get("/v2/skills/calculator").await;
     assert_eq!(calculator.body["tools"], json!(["calculator"]));
     assert_eq!(calculator.body["custom"], false);
-    assert_eq!(app.get("/v2/skills/weather").await.body["tools"], json!([]), "catalog entries without an implementation offer none");
+    assert_eq!(
+        app.get("/v2/skills/weather").await.body["tools"],
+        json!([]),
+        "catalog entries without an implementation offer none"
+    );
 
     // Installed like any skill (skill.installed fires), and invoked signed like a webhook.
     let (agent_id, conversation) = tool_conversation(&app, &[]).await;
-    let install = app.post(&format!("/v2/agents/{agent_id}/skills"), json!({ "skillId": id, "config": { "units": "metric" } })).await;
+    let install = app
+        .post(&format!("/v2/agents/{agent_id}/skills"), json!({ "skillId": id, "config": { "units": "metric" } }))
+        .await;
     assert_eq!(install.status, StatusCode::CREATED, "{}", install.text);
     let events = app.get("/v2/events?type=skill.installed").await;
     assert!(events.text.contains(&id), "{}", events.text);
@@ -153,12 +169,30 @@ async fn custom_skills_are_private_installable_and_invoked_signed(backend: Backe
 
     // Registration refuses what cannot work.
     for (body, field) in [
-        (json!({ "name": "x", "description": "d", "parameters": { "type": "string" }, "endpoint": format!("{base}/weather") }), "parameters"),
-        (json!({ "name": "x", "description": "d", "parameters": { "type": "object", "properties": 3 }, "endpoint": format!("{base}/weather") }), "parameters"),
-        (json!({ "name": "x", "description": "d", "parameters": { "type": "object" }, "endpoint": "http://169.254.169.254/latest" }), "endpoint"),
-        (json!({ "name": "x", "description": "", "parameters": { "type": "object" }, "endpoint": format!("{base}/weather") }), "description"),
-        (json!({ "name": "x", "description": "d", "version": "v1", "parameters": { "type": "object" }, "endpoint": format!("{base}/weather") }), "version"),
-        (json!({ "name": "", "description": "d", "parameters": { "type": "object" }, "endpoint": format!("{base}/weather") }), "name"),
+        (
+            json!({ "name": "x", "description": "d", "parameters": { "type": "string" }, "endpoint": format!("{base}/weather") }),
+            "parameters",
+        ),
+        (
+            json!({ "name": "x", "description": "d", "parameters": { "type": "object", "properties": 3 }, "endpoint": format!("{base}/weather") }),
+            "parameters",
+        ),
+        (
+            json!({ "name": "x", "description": "d", "parameters": { "type": "object" }, "endpoint": "http://169.254.169.254/latest" }),
+            "endpoint",
+        ),
+        (
+            json!({ "name": "x", "description": "", "parameters": { "type": "object" }, "endpoint": format!("{base}/weather") }),
+            "description",
+        ),
+        (
+            json!({ "name": "x", "description": "d", "version": "v1", "parameters": { "type": "object" }, "endpoint": format!("{base}/weather") }),
+            "version",
+        ),
+        (
+            json!({ "name": "", "description": "d", "parameters": { "type": "object" }, "endpoint": format!("{base}/weather") }),
+            "name",
+        ),
     ] {
         let refused = app.post("/v2/skills", body).await;
         refused.assert_error(400, "validation_error");
@@ -212,11 +246,25 @@ async fn custom_skill_endpoint_failures_go_back_to_the_model(backend: Backend) {
 async fn the_ticket_system_stores_lists_and_announces_tickets(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.echo_token_delay_ms = 0).await;
     let receiver = Receiver::start().await;
-    let hook = app.post("/v2/webhooks", json!({ "url": receiver.url("/hooks"), "events": ["ticket.created"], "secret": "s3cret-s3cret" })).await;
+    let hook = app
+        .post(
+            "/v2/webhooks",
+            json!({ "url": receiver.url("/hooks"), "events": ["ticket.created"], "secret": "s3cret-s3cret" }),
+        )
+        .await;
     assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
-    let (agent_id, conversation) =
-        tool_conversation(&app, &[("ticket-system", json!({ "provider": "builtin", "project": "SUP", "defaultPriority": "high" }))]).await;
-    let created = call_tool(&app, &conversation, "ticket_create", json!({ "title": "Refund button broken", "description": "User cannot refund order 42" })).await;
+    let (agent_id, conversation) = tool_conversation(
+        &app,
+        &[("ticket-system", json!({ "provider": "builtin", "project": "SUP", "defaultPriority": "high" }))],
+    )
+    .await;
+    let created = call_tool(
+        &app,
+        &conversation,
+        "ticket_create",
+        json!({ "title": "Refund button broken", "description": "User cannot refund order 42" }),
+    )
+    .await;
     let ticket_id = created["result"]["ticketId"].as_str().unwrap().to_owned();
     assert!(ticket_id.starts_with("tkt-"), "{created}");
     assert_eq!(created["result"]["priority"], "high", "the install's default priority");
@@ -237,10 +285,14 @@ async fn the_ticket_system_stores_lists_and_announces_tickets(backend: Backend) 
     assert_eq!(looked["result"]["status"], "open");
     let resolved = app.patch(&format!("/v2/tickets/{ticket_id}"), json!({ "status": "resolved" })).await;
     assert_eq!(resolved.body["status"], "resolved", "{}", resolved.text);
-    app.patch(&format!("/v2/tickets/{ticket_id}"), json!({ "status": "lost" })).await.assert_error(400, "validation_error");
+    app.patch(&format!("/v2/tickets/{ticket_id}"), json!({ "status": "lost" }))
+        .await
+        .assert_error(400, "validation_error");
     assert_eq!(app.get("/v2/tickets?status=resolved").await.body["pagination"]["total"], 1);
     let stranger = app.create_key("tenant-b", Plan::Free, &["*"]).await;
-    app.send(Method::GET, &format!("/v2/tickets/{ticket_id}"), Some(&stranger), None).await.assert_error(404, "not_found");
+    app.send(Method::GET, &format!("/v2/tickets/{ticket_id}"), Some(&stranger), None)
+        .await
+        .assert_error(404, "not_found");
     // Bad arguments and unconnected providers are the model's errors.
     let untitled = call_tool(&app, &conversation, "ticket_create", json!({ "title": " " })).await;
     assert_eq!(untitled["error"]["code"], "invalid_arguments", "{untitled}");
@@ -260,7 +312,13 @@ async fn http_request_reaches_only_allowed_hosts_and_methods(backend: Backend) {
     let got = call_tool(&app, &conversation, "http_request", json!({ "url": format!("{base}/api/items") })).await;
     assert_eq!(got["result"]["status"], 200, "{got}");
     assert_eq!(got["result"]["body"], json!({ "items": [1, 2, 3] }));
-    let posted = call_tool(&app, &conversation, "http_request", json!({ "url": format!("{base}/api/items"), "method": "POST", "body": { "name": "kettle" } })).await;
+    let posted = call_tool(
+        &app,
+        &conversation,
+        "http_request",
+        json!({ "url": format!("{base}/api/items"), "method": "POST", "body": { "name": "kettle" } }),
+    )
+    .await;
     assert_eq!(posted["result"]["status"], 201, "{posted}");
     assert_eq!(posted["result"]["body"]["created"], json!({ "name": "kettle" }));
     // A redirect could leave the allowed hosts: it is the model's to see, not followed.
@@ -299,11 +357,15 @@ async fn web_search_uses_the_configured_backend_or_says_it_has_none(backend: Bac
         config.web_search_url = Some(searx);
     })
     .await;
-    let (_, conversation) = tool_conversation(&app, &[("web-search", json!({ "provider": "searxng", "maxResults": 2 }))]).await;
+    let (_, conversation) =
+        tool_conversation(&app, &[("web-search", json!({ "provider": "searxng", "maxResults": 2 }))]).await;
     let found = call_tool(&app, &conversation, "web_search", json!({ "query": "openclaw server" })).await;
     let results = found["result"]["results"].as_array().unwrap();
     assert_eq!(results.len(), 2, "maxResults: {found}");
-    assert_eq!(results[0], json!({ "title": "About openclaw server", "url": "https://example.org/a", "snippet": "First snippet" }));
+    assert_eq!(
+        results[0],
+        json!({ "title": "About openclaw server", "url": "https://example.org/a", "snippet": "First snippet" })
+    );
     let empty = call_tool(&app, &conversation, "web_search", json!({ "query": "  " })).await;
     assert_eq!(empty["error"]["code"], "invalid_arguments");
 

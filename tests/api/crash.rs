@@ -78,12 +78,13 @@ async fn deliveries_survive_kill_9_mid_burst(backend: Backend) {
     let post = |path: &str, body: serde_json::Value| {
         client.post(format!("{base}{path}")).header("X-API-Key", &key).json(&body).send()
     };
-    let hook: serde_json::Value = post("/v2/webhooks", json!({ "url": receiver.url("/crash"), "events": ["conversation.created"] }))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hook: serde_json::Value =
+        post("/v2/webhooks", json!({ "url": receiver.url("/crash"), "events": ["conversation.created"] }))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let secret = hook["secret"].as_str().unwrap().to_owned();
     let agent: serde_json::Value =
         post("/v2/agents", json!({ "name": "crash", "model": "echo" })).await.unwrap().json().await.unwrap();

@@ -19,14 +19,27 @@ db_tests!(
     graphql_uploads_follow_the_multipart_request_spec,
 );
 
-async fn upload_as(app: &TestApp, key: &str, name: &str, client_type: &str, bytes: Vec<u8>, purpose: Option<&str>) -> (StatusCode, Value) {
+async fn upload_as(
+    app: &TestApp,
+    key: &str,
+    name: &str,
+    client_type: &str,
+    bytes: Vec<u8>,
+    purpose: Option<&str>,
+) -> (StatusCode, Value) {
     let mut form = Form::new();
     if let Some(purpose) = purpose {
         form = form.text("purpose", purpose.to_owned());
     }
     let part = Part::bytes(bytes).file_name(name.to_owned()).mime_str(client_type).unwrap();
-    let response =
-        app.client.post(app.url("/v2/files")).header("X-API-Key", key).multipart(form.part("file", part)).send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/v2/files"))
+        .header("X-API-Key", key)
+        .multipart(form.part("file", part))
+        .send()
+        .await
+        .unwrap();
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -64,11 +77,19 @@ async fn an_upload_is_stored_with_sniffed_metadata_and_downloads_whole_or_in_ran
     assert_eq!(headers["content-type"], "text/markdown; charset=utf-8");
     assert_eq!(headers["accept-ranges"], "bytes");
     assert_eq!(headers["etag"], format!("\"{}\"", file["sha256"].as_str().unwrap()));
-    assert_eq!(headers["content-disposition"], "attachment; filename=\"__.md\"; filename*=UTF-8''%E6%94%BF%E7%AD%96%2Emd");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"__.md\"; filename*=UTF-8''%E6%94%BF%E7%AD%96%2Emd"
+    );
     assert_eq!(whole.bytes().await.unwrap().to_vec(), text);
 
     let etag = headers["etag"].to_str().unwrap().to_owned();
-    let cases: [(&str, usize, usize); 4] = [("bytes=0-9", 0, 9), ("bytes=100-", 100, text.len() - 1), ("bytes=-7", text.len() - 7, text.len() - 1), ("bytes=5-999999", 5, text.len() - 1)];
+    let cases: [(&str, usize, usize); 4] = [
+        ("bytes=0-9", 0, 9),
+        ("bytes=100-", 100, text.len() - 1),
+        ("bytes=-7", text.len() - 7, text.len() - 1),
+        ("bytes=5-999999", 5, text.len() - 1),
+    ];
     for (range, start, end) in cases {
         let part = download(&app, id, &[("Range", range)]).await;
         assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{range}");
@@ -114,7 +135,8 @@ async fn files_are_listed_deleted_and_private_to_their_account(backend: Backend)
     let id = kept["id"].as_str().unwrap();
     let reply = app.send(Method::GET, &format!("/v2/files/{id}"), Some(&other), None).await;
     reply.assert_error(404, "not_found");
-    let bytes = app.client.get(app.url(&format!("/v2/files/{id}/content"))).header("X-API-Key", &other).send().await.unwrap();
+    let bytes =
+        app.client.get(app.url(&format!("/v2/files/{id}/content"))).header("X-API-Key", &other).send().await.unwrap();
     assert_eq!(bytes.status(), StatusCode::NOT_FOUND);
     app.send(Method::DELETE, &format!("/v2/files/{id}"), Some(&other), None).await.assert_error(404, "not_found");
     // Scopes: reading needs files:read, uploading and deleting files:write.
@@ -169,7 +191,12 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind(backend: Backend) {
     assert_eq!(status, StatusCode::CREATED);
 }
 
-async fn graphql_multipart(app: &TestApp, operations: Value, map: Value, files: Vec<(&str, &str, Vec<u8>)>) -> (StatusCode, Value) {
+async fn graphql_multipart(
+    app: &TestApp,
+    operations: Value,
+    map: Value,
+    files: Vec<(&str, &str, Vec<u8>)>,
+) -> (StatusCode, Value) {
     let mut form = Form::new().text("operations", operations.to_string()).text("map", map.to_string());
     for (field, name, bytes) in files {
         form = form.part(field.to_owned(), Part::bytes(bytes).file_name(name.to_owned()));

@@ -134,7 +134,10 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         db_max_connections: 4,
         // Tests' webhook receivers and fetched files live on loopback, which the outbound guard refuses by default.
         outbound_allowlist: "127.0.0.1/32".into(),
-        storage_dir: std::env::temp_dir().join(format!("openclaw-test-{}", uuid::Uuid::new_v4().simple())).display().to_string(),
+        storage_dir: std::env::temp_dir()
+            .join(format!("openclaw-test-{}", uuid::Uuid::new_v4().simple()))
+            .display()
+            .to_string(),
         webhook_retry_scale: 0.001,
         webhook_poll_ms: 50,
         task_poll_ms: 50,

@@ -48,12 +48,8 @@ async fn post_graphql_multipart(app: &TestApp, form: reqwest::multipart::Form) -
 }
 
 async fn post_graphql(app: &TestApp, body: Value, accept: &str) -> crate::helpers::Reply {
-    let request = app
-        .client
-        .post(app.url("/v2/graphql"))
-        .header("X-API-Key", &app.key)
-        .header("Accept", accept)
-        .json(&body);
+    let request =
+        app.client.post(app.url("/v2/graphql")).header("X-API-Key", &app.key).header("Accept", accept).json(&body);
     read(request.send().await.unwrap()).await
 }
 
@@ -72,15 +68,26 @@ async fn deep_documents_are_refused_on_every_path(backend: Backend) {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
         assert_eq!(gql_code(&reply.body), "query_too_deep", "{}", reply.text);
         // GET
-        let url = format!("/v2/graphql?query={}", percent_encoding::utf8_percent_encode(document, percent_encoding::NON_ALPHANUMERIC));
+        let url = format!(
+            "/v2/graphql?query={}",
+            percent_encoding::utf8_percent_encode(document, percent_encoding::NON_ALPHANUMERIC)
+        );
         let reply = read(
-            app.client.get(app.url(&url)).header("X-API-Key", &app.key).header("Accept", gql_json).send().await.unwrap(),
+            app.client
+                .get(app.url(&url))
+                .header("X-API-Key", &app.key)
+                .header("Accept", gql_json)
+                .send()
+                .await
+                .unwrap(),
         )
         .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
         assert_eq!(gql_code(&reply.body), "query_too_deep");
         // A batch (an array of operations)
-        let reply = post_graphql(&app, json!([{ "query": "{ viewer { plan } }" }, { "query": document }]), "application/json").await;
+        let reply =
+            post_graphql(&app, json!([{ "query": "{ viewer { plan } }" }, { "query": document }]), "application/json")
+                .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         assert_eq!(reply.body[0]["data"]["viewer"]["plan"], "FREE");
         assert_eq!(gql_code(&reply.body[1]), "query_too_deep", "{}", reply.text);
@@ -104,7 +111,13 @@ async fn deep_documents_are_refused_on_every_path(backend: Backend) {
         // async-graphql answers errors of the document as an `error` message or as a result without data.
         let message = next_json(&mut ws).await;
         let payload = &message["payload"];
-        let error = if payload.is_array() { &payload[0] } else if payload["errors"].is_array() { &payload["errors"][0] } else { payload };
+        let error = if payload.is_array() {
+            &payload[0]
+        } else if payload["errors"].is_array() {
+            &payload["errors"][0]
+        } else {
+            payload
+        };
         assert_eq!(error["extensions"]["code"], "query_too_deep", "{message}");
         assert!(payload["data"].is_null(), "{message}");
     }
@@ -218,7 +231,11 @@ async fn multipart_is_authenticated_before_it_is_read(backend: Backend) {
     // Parts out of the spec's order are refused before any file is stored.
     let form = reqwest::multipart::Form::new()
         .part("0", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"))
-        .text("operations", json!({"query": "mutation($f: Upload!) { uploadFile(file: $f) { id } }", "variables": {"f": null}}).to_string())
+        .text(
+            "operations",
+            json!({"query": "mutation($f: Upload!) { uploadFile(file: $f) { id } }", "variables": {"f": null}})
+                .to_string(),
+        )
         .text("map", json!({"0": ["variables.f"]}).to_string());
     let reply = post_graphql_multipart(&app, form).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
@@ -228,7 +245,11 @@ async fn multipart_is_authenticated_before_it_is_read(backend: Backend) {
     // A `map` naming one file at thousands of paths (each would hold a descriptor) is refused.
     let paths: Vec<String> = (0..100).map(|i| format!("variables.f{i}")).collect();
     let form = reqwest::multipart::Form::new()
-        .text("operations", json!({"query": "mutation($f: Upload!) { uploadFile(file: $f) { id } }", "variables": {"f": null}}).to_string())
+        .text(
+            "operations",
+            json!({"query": "mutation($f: Upload!) { uploadFile(file: $f) { id } }", "variables": {"f": null}})
+                .to_string(),
+        )
         .text("map", json!({"0": paths}).to_string())
         .part("0", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"));
     let reply = post_graphql_multipart(&app, form).await;
@@ -241,7 +262,8 @@ async fn multipart_is_authenticated_before_it_is_read(backend: Backend) {
         .part("file", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("a.txt"));
     // The server answers as soon as the part passes its limit, so the client may still be writing: a 4xx or a
     // connection cut short, never a stored file.
-    let sent = reqwest::Client::new().post(app.url("/v2/files")).header("X-API-Key", &app.key).multipart(form).send().await;
+    let sent =
+        reqwest::Client::new().post(app.url("/v2/files")).header("X-API-Key", &app.key).multipart(form).send().await;
     if let Ok(response) = sent {
         let reply = read(response).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
@@ -280,7 +302,11 @@ async fn batch_references_cannot_multiply_memory(backend: Backend) {
 async fn read_until_closed(stream: &mut tokio::net::TcpStream, within: Duration, what: &str) -> String {
     let mut received = Vec::new();
     let read = tokio::time::timeout(within, stream.read_to_end(&mut received)).await;
-    assert!(read.is_ok(), "the server did not close the {what} connection; received {:?}", String::from_utf8_lossy(&received));
+    assert!(
+        read.is_ok(),
+        "the server did not close the {what} connection; received {:?}",
+        String::from_utf8_lossy(&received)
+    );
     String::from_utf8_lossy(&received).into_owned()
 }
 
@@ -397,7 +423,8 @@ async fn connections_are_capped(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiting.is_finished(), "a WebSocket does not count against the connection cap");
     drop(ws);
-    let status = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("served once the socket closes").unwrap();
+    let status =
+        tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("served once the socket closes").unwrap();
     assert_eq!(status.unwrap(), StatusCode::OK);
 }
 
@@ -422,7 +449,8 @@ async fn an_idempotent_request_finishes_when_its_client_leaves(backend: Backend)
     // Each echo token takes 20 ms: the reply takes well over the client's 300 ms patience.
     let app = spawn_app_with(backend, |c| c.echo_token_delay_ms = 20).await;
     let agent = app.seed_agent().await;
-    let conversation = app.post("/v2/conversations", json!({"agentId": agent})).await.body["id"].as_str().unwrap().to_owned();
+    let conversation =
+        app.post("/v2/conversations", json!({"agentId": agent})).await.body["id"].as_str().unwrap().to_owned();
     let path = format!("/v2/conversations/{conversation}/messages");
     let body = json!({"content": "tell me a rather long story about the sea and the ships upon it", "stream": false});
     let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
@@ -458,14 +486,25 @@ async fn a_dead_owners_idempotency_lock_lapses(backend: Backend) {
         .unwrap();
     // A process took the key and died before answering: it will never renew or complete it.
     let body = json!({"name": "once", "model": "echo"});
-    let fingerprint = openclaw::services::idempotency::Fingerprint::of("POST", "/v2/agents", body.to_string().as_bytes());
-    let begun = openclaw::services::idempotency::begin(&app.state.db, &account.id, "orphan", &fingerprint, chrono::Duration::seconds(1))
-        .await
-        .unwrap();
+    let fingerprint =
+        openclaw::services::idempotency::Fingerprint::of("POST", "/v2/agents", body.to_string().as_bytes());
+    let begun = openclaw::services::idempotency::begin(
+        &app.state.db,
+        &account.id,
+        "orphan",
+        &fingerprint,
+        chrono::Duration::seconds(1),
+    )
+    .await
+    .unwrap();
     assert!(matches!(begun, openclaw::services::idempotency::Begin::Fresh));
     let post = || {
-        let request =
-            app.client.post(app.url("/v2/agents")).header("X-API-Key", &app.key).header("Idempotency-Key", "orphan").json(&body);
+        let request = app
+            .client
+            .post(app.url("/v2/agents"))
+            .header("X-API-Key", &app.key)
+            .header("Idempotency-Key", "orphan")
+            .json(&body);
         async move { read(request.send().await.unwrap()).await }
     };
     post().await.assert_error(409, "idempotency_key_in_use");

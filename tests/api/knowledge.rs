@@ -15,7 +15,10 @@ use crate::{
 };
 use openclaw::auth::Plan;
 
-db_tests!(knowledge_files_are_searched_by_the_knowledge_base_skill, unreadable_knowledge_is_refused_and_nothing_is_kept);
+db_tests!(
+    knowledge_files_are_searched_by_the_knowledge_base_skill,
+    unreadable_knowledge_is_refused_and_nothing_is_kept
+);
 
 const POLICY_PDF: &[u8] = include_bytes!("../fixtures/policy.pdf");
 
@@ -87,7 +90,12 @@ async fn knowledge_files_are_searched_by_the_knowledge_base_skill(backend: Backe
     // Another tenant's agent finds nothing of it.
     let other = app.create_key("tenant-b", Plan::Free, &["*"]).await;
     let agent = app
-        .send(reqwest::Method::POST, "/v2/agents", Some(&other), Some(json!({ "name": "b", "model": "echo", "skills": ["knowledge-base"] })))
+        .send(
+            reqwest::Method::POST,
+            "/v2/agents",
+            Some(&other),
+            Some(json!({ "name": "b", "model": "echo", "skills": ["knowledge-base"] })),
+        )
         .await;
     let conversation = app
         .send(reqwest::Method::POST, "/v2/conversations", Some(&other), Some(json!({ "agentId": agent.body["id"] })))
@@ -118,7 +126,13 @@ async fn unreadable_knowledge_is_refused_and_nothing_is_kept(backend: Backend) {
     type Case<'a> = (&'a str, Vec<u8>, Option<&'a str>, StatusCode, &'a str);
     let cases: Vec<Case> = vec![
         ("broken.pdf", broken_pdf, None, StatusCode::UNPROCESSABLE_ENTITY, "unreadable_file"),
-        ("truncated.pdf", POLICY_PDF[..POLICY_PDF.len() / 2].to_vec(), None, StatusCode::UNPROCESSABLE_ENTITY, "unreadable_file"),
+        (
+            "truncated.pdf",
+            POLICY_PDF[..POLICY_PDF.len() / 2].to_vec(),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unreadable_file",
+        ),
         ("image.png", png, None, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type"),
         ("bad.json", b"{\"open\": ".to_vec(), None, StatusCode::UNPROCESSABLE_ENTITY, "unreadable_file"),
         ("bad-collection.txt", b"text".to_vec(), Some("Not Valid!"), StatusCode::BAD_REQUEST, "validation_error"),
@@ -133,7 +147,8 @@ async fn unreadable_knowledge_is_refused_and_nothing_is_kept(backend: Backend) {
         .text("purpose", "user_data")
         .text("collection", "support")
         .part("file", Part::bytes(b"x".to_vec()).file_name("x.txt"));
-    let response = app.client.post(app.url("/v2/files")).header("X-API-Key", &key).multipart(form).send().await.unwrap();
+    let response =
+        app.client.post(app.url("/v2/files")).header("X-API-Key", &key).multipart(form).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     // Nothing was kept: no rows, no bytes.
     assert_eq!(app.get("/v2/files").await.body["pagination"]["total"], 0);
@@ -141,7 +156,9 @@ async fn unreadable_knowledge_is_refused_and_nothing_is_kept(backend: Backend) {
     let leftovers = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
     assert_eq!(leftovers, 0, "no bytes left in {}", dir.display());
     // The same PNG is fine as plain user data.
-    let form = Form::new().part("file", Part::bytes(vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]).file_name("i.png"));
-    let response = app.client.post(app.url("/v2/files")).header("X-API-Key", &key).multipart(form).send().await.unwrap();
+    let form =
+        Form::new().part("file", Part::bytes(vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]).file_name("i.png"));
+    let response =
+        app.client.post(app.url("/v2/files")).header("X-API-Key", &key).multipart(form).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
 }

@@ -151,7 +151,8 @@ async fn each_batch_operation_is_counted(backend: Backend) {
     let ops: Vec<Value> = (0..10).map(|_| json!({ "method": "GET", "path": "/skills?limit=1" })).collect();
     let reply = app.post("/v2/batch", json!({ "operations": ops })).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let statuses: Vec<u64> = reply.body["results"].as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    let statuses: Vec<u64> =
+        reply.body["results"].as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
     assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 200, 429, 429], "the envelope itself is free");
     assert_eq!(remaining(&reply), 0);
     assert_eq!(reply.body["results"][8]["headers"]["retry-after"], "8");
@@ -257,13 +258,16 @@ async fn a_free_month_runs_out_of_tokens_on_the_echo_model(backend: Backend) {
     assert_eq!(messages.body["messages"].as_array().unwrap().len(), sent * 2);
     // 80% and 100% were each announced once, as events and to the webhook.
     let events = app.get("/v2/events?type=usage.threshold").await;
-    let thresholds: Vec<Value> = events.body["events"].as_array().unwrap().iter().map(|e| e["data"]["threshold"].clone()).collect();
+    let thresholds: Vec<Value> =
+        events.body["events"].as_array().unwrap().iter().map(|e| e["data"]["threshold"].clone()).collect();
     assert_eq!(thresholds, [json!(80), json!(100)], "{}", events.text);
     let delivered = receiver.wait_for(2, Duration::from_secs(20)).await;
     assert_eq!(delivered.len(), 2);
     assert!(delivered.iter().all(|d| d.json()["type"] == "usage.threshold"));
     // Tasks that would call a model are refused too; others are not.
-    let task = app.post("/v2/tasks", json!({ "type": "agent.run", "input": { "conversationId": conversation, "content": "hi" } })).await;
+    let task = app
+        .post("/v2/tasks", json!({ "type": "agent.run", "input": { "conversationId": conversation, "content": "hi" } }))
+        .await;
     task.assert_error(429, "quota_exceeded");
     assert_eq!(app.post("/v2/tasks", json!({ "type": "noop", "input": {} })).await.status, 202);
 }
@@ -296,7 +300,9 @@ async fn a_burst_of_sends_overshoots_the_month_by_at_most_one_reservation(backen
     // One reply's reservation: its message, no system prompt, and its maxTokens.
     let reservation = openclaw::llm::tokens::count(content) + 60;
     assert!(used <= included + reservation, "used {used} of {included} (one reservation is {reservation})");
-    let account = openclaw::services::accounts::find_or_create(&app.state.db, "tenant-a", openclaw::auth::Plan::Free).await.unwrap();
+    let account = openclaw::services::accounts::find_or_create(&app.state.db, "tenant-a", openclaw::auth::Plan::Free)
+        .await
+        .unwrap();
     assert_eq!(app.state.limiter.reserved_tokens(&account.id), 0, "every reservation settled");
 }
 
@@ -307,12 +313,14 @@ async fn pro_overage_is_billed_exactly(backend: Backend) {
     })
     .await;
     let pro = app.create_key("tenant-pro", Plan::Pro, &["*"]).await;
-    let agent = app.send(Method::POST, "/v2/agents", Some(&pro), Some(json!({ "name": "echo", "model": "echo" }))).await;
+    let agent =
+        app.send(Method::POST, "/v2/agents", Some(&pro), Some(json!({ "name": "echo", "model": "echo" }))).await;
     let conversation =
         app.send(Method::POST, "/v2/conversations", Some(&pro), Some(json!({ "agentId": agent.body["id"] }))).await;
     let path = format!("/v2/conversations/{}/messages", conversation.body["id"].as_str().unwrap());
     for _ in 0..3 {
-        let reply = app.send(Method::POST, &path, Some(&pro), Some(json!({ "content": "over the allowance we go" }))).await;
+        let reply =
+            app.send(Method::POST, &path, Some(&pro), Some(json!({ "content": "over the allowance we go" }))).await;
         assert_eq!(reply.status, 200, "pro is never blocked: {}", reply.text);
     }
     let usage = app.send(Method::GET, "/v2/usage", Some(&pro), None).await;
@@ -396,10 +404,12 @@ async fn plans_change_through_the_admin_api_and_the_cli(backend: Backend) {
     assert_eq!(changed.body["plan"], "pro");
     assert_eq!(changed.body["name"], "tenant-a");
     assert_eq!(header(&app.get("/v2/agents").await, "x-ratelimit-limit"), "600", "the new plan applies at once");
-    let bad = app.send(Method::PATCH, "/v2/admin/accounts/tenant-a", Some(&admin), Some(json!({ "plan": "gold" }))).await;
+    let bad =
+        app.send(Method::PATCH, "/v2/admin/accounts/tenant-a", Some(&admin), Some(json!({ "plan": "gold" }))).await;
     bad.assert_error(400, "validation_error");
     assert_eq!(bad.body["error"]["details"]["field"], "plan");
-    let missing = app.send(Method::PATCH, "/v2/admin/accounts/nobody", Some(&admin), Some(json!({ "plan": "pro" }))).await;
+    let missing =
+        app.send(Method::PATCH, "/v2/admin/accounts/nobody", Some(&admin), Some(json!({ "plan": "pro" }))).await;
     missing.assert_error(404, "not_found");
     // The CLI: `openclaw accounts set-plan`.
     let cli = |args: &[&str]| {

@@ -44,7 +44,8 @@ fn time(value: &Value) -> DateTime<Utc> {
 
 async fn memories_are_crud_scoped_and_validated(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent_id = agent(&app, json!({ "name": "m", "model": "echo", "memory": { "enabled": true, "retention": "30d" } })).await;
+    let agent_id =
+        agent(&app, json!({ "name": "m", "model": "echo", "memory": { "enabled": true, "retention": "30d" } })).await;
     let other = agent(&app, json!({ "name": "other", "model": "echo" })).await;
     let created = remember(
         &app,
@@ -85,7 +86,12 @@ async fn memories_are_crud_scoped_and_validated(backend: Backend) {
     let listed = app.send(reqwest::Method::GET, "/v2/memories", Some(&stranger), None).await;
     assert_eq!(listed.body["pagination"]["total"], 0);
     let into = app
-        .send(reqwest::Method::POST, "/v2/memories", Some(&stranger), Some(json!({ "agentId": agent_id, "content": "x" })))
+        .send(
+            reqwest::Method::POST,
+            "/v2/memories",
+            Some(&stranger),
+            Some(json!({ "agentId": agent_id, "content": "x" })),
+        )
         .await;
     into.assert_error(400, "validation_error");
     assert_eq!(into.field(), "agentId");
@@ -94,7 +100,12 @@ async fn memories_are_crud_scoped_and_validated(backend: Backend) {
     // Scopes.
     let reader = app.create_key("tenant-a", Plan::Free, &["memories:read"]).await;
     let write = app
-        .send(reqwest::Method::POST, "/v2/memories", Some(&reader), Some(json!({ "agentId": agent_id, "content": "x" })))
+        .send(
+            reqwest::Method::POST,
+            "/v2/memories",
+            Some(&reader),
+            Some(json!({ "agentId": agent_id, "content": "x" })),
+        )
         .await;
     write.assert_error(403, "forbidden");
 
@@ -173,8 +184,11 @@ fn urlencode(text: &str) -> String {
 
 async fn expired_memories_are_never_returned_and_get_purged(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.memory_purge_interval_secs = 1).await;
-    let agent_id = agent(&app, json!({ "name": "m", "model": "echo", "memory": { "enabled": true, "retention": "12h" } })).await;
-    let kept = agent(&app, json!({ "name": "k", "model": "echo", "memory": { "enabled": true, "retention": "forever" } })).await;
+    let agent_id =
+        agent(&app, json!({ "name": "m", "model": "echo", "memory": { "enabled": true, "retention": "12h" } })).await;
+    let kept =
+        agent(&app, json!({ "name": "k", "model": "echo", "memory": { "enabled": true, "retention": "forever" } }))
+            .await;
     let short = remember(&app, json!({ "agentId": agent_id, "content": "Expiring coffee fact" })).await;
     let forever = remember(&app, json!({ "agentId": kept, "content": "Permanent coffee fact" })).await;
     assert_eq!((time(&short["expiresAt"]) - time(&short["createdAt"])).num_hours(), 12);
@@ -211,14 +225,16 @@ async fn runs_recall_the_users_memories_into_the_prompt(backend: Backend) {
         json!({ "name": "m", "model": "fake/gpt-4o-mini", "systemPrompt": "You are terse.", "memory": { "enabled": true } }),
     )
     .await;
-    remember(&app, json!({ "agentId": agent_id, "userId": "alice", "content": "Alice's favourite colour is green" })).await;
+    remember(&app, json!({ "agentId": agent_id, "userId": "alice", "content": "Alice's favourite colour is green" }))
+        .await;
     remember(&app, json!({ "agentId": agent_id, "content": "Everyone here likes the colour orange" })).await;
     remember(&app, json!({ "agentId": agent_id, "userId": "bob", "content": "Bob's favourite colour is red" })).await;
     let conversation = |user: &'static str| {
         let app = &app;
         let agent_id = agent_id.clone();
         async move {
-            let reply = app.post("/v2/conversations", json!({ "agentId": agent_id, "context": { "userId": user } })).await;
+            let reply =
+                app.post("/v2/conversations", json!({ "agentId": agent_id, "context": { "userId": user } })).await;
             reply.body["id"].as_str().unwrap().to_owned()
         }
     };
@@ -228,7 +244,8 @@ async fn runs_recall_the_users_memories_into_the_prompt(backend: Backend) {
     let names: Vec<&str> = all.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(&names[..3], ["message.created", "memory.recalled", "message.delta"], "{names:?}");
     let recalled = of_kind(&all, "memory.recalled")[0];
-    let contents: Vec<&str> = recalled["memories"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    let contents: Vec<&str> =
+        recalled["memories"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
     assert!(contents.contains(&"Alice's favourite colour is green"), "{contents:?}");
     assert!(contents.contains(&"Everyone here likes the colour orange"), "shared memories too: {contents:?}");
     assert!(!contents.iter().any(|c| c.contains("Bob")), "never another user's: {contents:?}");
@@ -273,17 +290,24 @@ async fn the_memory_skill_remembers_a_user_across_conversations(backend: Backend
         let app = &app;
         let agent_id = agent_id.clone();
         async move {
-            let reply = app.post("/v2/conversations", json!({ "agentId": agent_id, "context": { "userId": user } })).await;
+            let reply =
+                app.post("/v2/conversations", json!({ "agentId": agent_id, "context": { "userId": user } })).await;
             reply.body["id"].as_str().unwrap().to_owned()
         }
     };
     // A conversation without a user has nobody to remember for: nothing is saved as everyone's.
-    let anonymous = until_done(&mut app.stream_message(&first, "/tool memory_save {\"content\": \"I am Carol\"}").await).await;
+    let anonymous =
+        until_done(&mut app.stream_message(&first, "/tool memory_save {\"content\": \"I am Carol\"}").await).await;
     assert_eq!(of_kind(&anonymous, "tool.result")[0]["error"]["code"], "tool_unavailable");
     assert_eq!(app.get("/v2/memories").await.body["pagination"]["total"], 0);
     let alice_1 = open("alice").await;
     let saved = until_done(
-        &mut app.stream_message(&alice_1, "Remember this.\n/tool memory_save {\"content\": \"Alice is allergic to peanuts\", \"type\": \"fact\"}").await,
+        &mut app
+            .stream_message(
+                &alice_1,
+                "Remember this.\n/tool memory_save {\"content\": \"Alice is allergic to peanuts\", \"type\": \"fact\"}",
+            )
+            .await,
     )
     .await;
     let result = of_kind(&saved, "tool.result")[0];
@@ -292,13 +316,16 @@ async fn the_memory_skill_remembers_a_user_across_conversations(backend: Backend
     let stored = app.get(&format!("/v2/memories/{memory_id}")).await.body;
     assert_eq!(stored["userId"], "alice");
     assert_eq!(stored["conversationId"], alice_1.as_str(), "provenance: the conversation");
-    let user_message = app.get(&format!("/v2/conversations/{alice_1}/messages")).await.body["messages"][0]["id"].clone();
+    let user_message =
+        app.get(&format!("/v2/conversations/{alice_1}/messages")).await.body["messages"][0]["id"].clone();
     assert_eq!(stored["messageId"], user_message, "provenance: the message that led to it");
 
     // A new conversation with the same user recalls it, and the tool finds it.
     let alice_2 = open("alice").await;
     let later = until_done(
-        &mut app.stream_message(&alice_2, "Any allergies I have?\n/tool memory_search {\"query\": \"allergies peanuts\"}").await,
+        &mut app
+            .stream_message(&alice_2, "Any allergies I have?\n/tool memory_search {\"query\": \"allergies peanuts\"}")
+            .await,
     )
     .await;
     let recalled = of_kind(&later, "memory.recalled");
@@ -308,15 +335,21 @@ async fn the_memory_skill_remembers_a_user_across_conversations(backend: Backend
     assert_eq!(found[0]["content"], "Alice is allergic to peanuts", "{found}");
     // Another user neither recalls nor finds it.
     let bob = open("bob").await;
-    let other = until_done(&mut app.stream_message(&bob, "Allergies?\n/tool memory_search {\"query\": \"peanuts\"}").await).await;
+    let other =
+        until_done(&mut app.stream_message(&bob, "Allergies?\n/tool memory_search {\"query\": \"peanuts\"}").await)
+            .await;
     assert!(of_kind(&other, "memory.recalled").is_empty());
     assert_eq!(of_kind(&other, "tool.result")[0]["result"]["memories"], json!([]));
     // Bad arguments are the model's problem, not the server's.
-    let bad = until_done(&mut app.stream_message(&bob, "/tool memory_save {\"content\": \"\"}\n/tool memory_search {\"query\": \"!!\"}").await).await;
+    let bad = until_done(
+        &mut app
+            .stream_message(&bob, "/tool memory_save {\"content\": \"\"}\n/tool memory_search {\"query\": \"!!\"}")
+            .await,
+    )
+    .await;
     let codes: Vec<&Value> = of_kind(&bad, "tool.result").iter().map(|r| &r["error"]["code"]).collect();
     assert_eq!(codes, [&json!("invalid_arguments"), &json!("invalid_arguments")]);
 }
-
 
 async fn conversation_scoped_memories_stay_in_their_conversation(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.echo_token_delay_ms = 0).await;
@@ -327,15 +360,24 @@ async fn conversation_scoped_memories_stay_in_their_conversation(backend: Backen
         let app = &app;
         let agent_id = agent_id.clone();
         async move {
-            let reply = app.post("/v2/conversations", json!({ "agentId": agent_id, "context": { "userId": "alice" } })).await;
+            let reply =
+                app.post("/v2/conversations", json!({ "agentId": agent_id, "context": { "userId": "alice" } })).await;
             reply.body["id"].as_str().unwrap().to_owned()
         }
     };
     let (here, there) = (open().await, open().await);
-    let saved = until_done(&mut app.stream_message(&here, "/tool memory_save {\"content\": \"The surprise party is on Friday\"}").await).await;
+    let saved = until_done(
+        &mut app.stream_message(&here, "/tool memory_save {\"content\": \"The surprise party is on Friday\"}").await,
+    )
+    .await;
     assert_eq!(of_kind(&saved, "tool.result")[0]["result"]["saved"], true);
     // The same user in another conversation neither recalls nor finds it…
-    let elsewhere = until_done(&mut app.stream_message(&there, "When is the surprise party?\n/tool memory_search {\"query\": \"surprise party\"}").await).await;
+    let elsewhere = until_done(
+        &mut app
+            .stream_message(&there, "When is the surprise party?\n/tool memory_search {\"query\": \"surprise party\"}")
+            .await,
+    )
+    .await;
     assert!(of_kind(&elsewhere, "memory.recalled").is_empty(), "{elsewhere:#?}");
     assert_eq!(of_kind(&elsewhere, "tool.result")[0]["result"]["memories"], json!([]));
     // …while its own conversation does.

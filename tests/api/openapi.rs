@@ -55,7 +55,8 @@ async fn every_route_document_validates(backend: Backend) {
         )
         .await;
     let custom = custom.body["skill"]["id"].as_str().unwrap().to_owned();
-    let tickets = app.patch(&format!("/v2/agents/{agent}/skills/ticket-system"), serde_json::json!({"enabled": true})).await;
+    let tickets =
+        app.patch(&format!("/v2/agents/{agent}/skills/ticket-system"), serde_json::json!({"enabled": true})).await;
     assert!(tickets.status.is_success(), "{}", tickets.text);
     let opened = app
         .post(
@@ -106,7 +107,9 @@ async fn every_route_document_validates(backend: Backend) {
             "setAccountPlan" => Some(serde_json::json!({"plan": "free"})),
             "createMemory" => Some(serde_json::json!({"agentId": agent, "content": "likes coffee"})),
             "updateMemory" => Some(serde_json::json!({"content": "likes green tea"})),
-            "registerSkill" => Some(serde_json::json!({"name": "x", "description": "d", "parameters": {"type": "object"}, "endpoint": receiver.url("/s")})),
+            "registerSkill" => Some(
+                serde_json::json!({"name": "x", "description": "d", "parameters": {"type": "object"}, "endpoint": receiver.url("/s")}),
+            ),
             "updateTicket" => Some(serde_json::json!({"status": "closed"})),
             _ => Some(serde_json::json!({})),
         };

@@ -55,7 +55,13 @@ pub struct Receiver {
     inner: Arc<Inner>,
 }
 
-async fn handle(State(inner): State<Arc<Inner>>, uri: axum::http::Uri, method: axum::http::Method, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+async fn handle(
+    State(inner): State<Arc<Inner>>,
+    uri: axum::http::Uri,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
     if method == axum::http::Method::GET {
         let files = inner.files.lock().unwrap().clone();
         return match files.into_iter().find(|(path, _, _)| path == uri.path()) {
@@ -119,7 +125,11 @@ impl Receiver {
             if received.len() >= n {
                 return received;
             }
-            assert!(tokio::time::Instant::now() < deadline, "expected {n} deliveries, got {}: {received:#?}", received.len());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "expected {n} deliveries, got {}: {received:#?}",
+                received.len()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -164,10 +174,11 @@ pub async fn verify_with_library(cases: &[(&Received, &str)]) -> Vec<String> {
     let json: Vec<serde_json::Value> = cases
         .iter()
         .map(|(received, secret)| {
-            let headers: serde_json::Map<String, serde_json::Value> = ["webhook-id", "webhook-timestamp", "webhook-signature"]
-                .into_iter()
-                .map(|name| (name.to_owned(), serde_json::Value::String(received.header(name))))
-                .collect();
+            let headers: serde_json::Map<String, serde_json::Value> =
+                ["webhook-id", "webhook-timestamp", "webhook-signature"]
+                    .into_iter()
+                    .map(|name| (name.to_owned(), serde_json::Value::String(received.header(name))))
+                    .collect();
             serde_json::json!({ "body": received.body, "headers": headers, "secret": secret })
         })
         .collect();

@@ -86,7 +86,8 @@ async fn seed(app: &TestApp) -> (String, Vec<String>) {
         (None, "The quarterly meeting moved to Tuesday"),
         (Some("bob"), "Bob drinks decaf coffee"),
     ] {
-        let created = app.post("/v2/memories", json!({ "agentId": agent_id, "userId": user, "content": content })).await;
+        let created =
+            app.post("/v2/memories", json!({ "agentId": agent_id, "userId": user, "content": content })).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
         ids.push(created.body["id"].as_str().unwrap().to_owned());
     }
@@ -102,7 +103,10 @@ async fn memories_are_found_by_meaning(backend: Backend) {
     let app = app_with_embeddings(backend, embeddings.url.clone()).await;
     let (agent_id, _) = seed(&app).await;
     let search = |q: &str| {
-        let path = format!("/v2/memories?agentId={agent_id}&q={}", url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>());
+        let path = format!(
+            "/v2/memories?agentId={agent_id}&q={}",
+            url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        );
         let app = &app;
         async move { app.get(&path).await.body }
     };
@@ -111,25 +115,30 @@ async fn memories_are_found_by_meaning(backend: Backend) {
     assert_eq!(contents(&food)[0], "Alice is allergic to peanuts", "{food}");
     let colour = search("what colour does she like").await;
     assert_eq!(contents(&colour)[0], "Alice's favourite colour is green", "{colour}");
-    let scores: Vec<f64> = colour["memories"].as_array().unwrap().iter().map(|m| m["score"].as_f64().unwrap()).collect();
+    let scores: Vec<f64> =
+        colour["memories"].as_array().unwrap().iter().map(|m| m["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     // A memory found by both meaning and words ranks first.
     let coffee = search("coffee").await;
     assert_eq!(contents(&coffee)[0], "Bob drinks decaf coffee", "{coffee}");
     // Editing the content re-embeds it.
     let meeting = search("when is the meeting").await["memories"][0]["id"].as_str().unwrap().to_owned();
-    let patched = app.patch(&format!("/v2/memories/{meeting}"), json!({ "content": "The office plants need watering on Fridays" })).await;
+    let patched = app
+        .patch(&format!("/v2/memories/{meeting}"), json!({ "content": "The office plants need watering on Fridays" }))
+        .await;
     assert_eq!(patched.status, StatusCode::OK);
     let plants = search("who takes care of the greenery").await;
     assert_eq!(contents(&plants)[0], "The office plants need watering on Fridays", "{plants}");
 
     // Recall uses meaning too, above the similarity threshold only.
-    let conversation = app.post("/v2/conversations", json!({ "agentId": agent_id, "context": { "userId": "alice" } })).await;
+    let conversation =
+        app.post("/v2/conversations", json!({ "agentId": agent_id, "context": { "userId": "alice" } })).await;
     let conversation = conversation.body["id"].as_str().unwrap().to_owned();
     let snacks = until_done(&mut app.stream_message(&conversation, "which snacks are dangerous for her").await).await;
     let recalled = of_kind(&snacks, "memory.recalled");
     assert_eq!(recalled.len(), 1, "{snacks:#?}");
-    let recalled: Vec<&str> = recalled[0]["memories"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    let recalled: Vec<&str> =
+        recalled[0]["memories"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
     assert_eq!(recalled[0], "Alice is allergic to peanuts", "{recalled:?}");
     assert!(!recalled.iter().any(|c| c.contains("Bob")), "never another user's: {recalled:?}");
     let joke = until_done(&mut app.stream_message(&conversation, "Tell me a joke about trains").await).await;

@@ -58,7 +58,13 @@ async fn round(app: &TestApp, client: &reqwest::Client, worker: usize, n: usize)
     requests += 1;
     // A streamed reply, read to its end.
     let conversation = read(
-        client.post(app.url("/v2/conversations")).header("X-API-Key", key).json(&json!({"agentId": agent})).send().await.unwrap(),
+        client
+            .post(app.url("/v2/conversations"))
+            .header("X-API-Key", key)
+            .json(&json!({"agentId": agent}))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     let conversation = conversation.body["id"].as_str().unwrap().to_owned();
@@ -85,25 +91,48 @@ async fn round(app: &TestApp, client: &reqwest::Client, worker: usize, n: usize)
         requests += 1;
     }
     // An upload, its download, its deletion.
-    let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(vec![b'a'; 64 * 1024]).file_name("soak.txt").mime_str("text/plain").unwrap());
-    let uploaded = read(client.post(app.url("/v2/files")).header("X-API-Key", key).multipart(form).send().await.unwrap()).await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![b'a'; 64 * 1024]).file_name("soak.txt").mime_str("text/plain").unwrap(),
+    );
+    let uploaded =
+        read(client.post(app.url("/v2/files")).header("X-API-Key", key).multipart(form).send().await.unwrap()).await;
     assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.text);
     let file = uploaded.body["id"].as_str().unwrap().to_owned();
-    let bytes = client.get(app.url(&format!("/v2/files/{file}/content"))).header("X-API-Key", key).send().await.unwrap().bytes().await.unwrap();
+    let bytes = client
+        .get(app.url(&format!("/v2/files/{file}/content")))
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(bytes.len(), 64 * 1024);
     let deleted = client.delete(app.url(&format!("/v2/files/{file}"))).header("X-API-Key", key).send().await.unwrap();
     assert!(deleted.status().is_success());
     requests += 3;
     // Hostile requests: a nesting bomb and an unauthenticated big body.
     let bomb = format!("{{ viewer(x: {}1{}) {{ plan }} }}", "[".repeat(3000), "]".repeat(3000));
-    let refused = client.post(app.url("/v2/graphql")).header("X-API-Key", key).json(&json!({"query": bomb})).send().await.unwrap();
+    let refused = client
+        .post(app.url("/v2/graphql"))
+        .header("X-API-Key", key)
+        .json(&json!({"query": bomb}))
+        .send()
+        .await
+        .unwrap();
     assert!(refused.status().is_success() || refused.status().is_client_error());
     // (Its own client: the server answers without reading the body and then closes that connection.)
-    let anonymous = reqwest::Client::new().post(app.url("/v2/agents")).body(vec![b'x'; 256 * 1024]).send().await.unwrap();
+    let anonymous =
+        reqwest::Client::new().post(app.url("/v2/agents")).body(vec![b'x'; 256 * 1024]).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     // Clean up, so the database's growth is not mistaken for the server's.
-    let _ = client.delete(app.url(&format!("/v2/conversations/{conversation}"))).header("X-API-Key", key).send().await.unwrap();
+    let _ = client
+        .delete(app.url(&format!("/v2/conversations/{conversation}")))
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .unwrap();
     let _ = client.delete(app.url(&format!("/v2/agents/{agent}"))).header("X-API-Key", key).send().await.unwrap();
     requests + 4
 }

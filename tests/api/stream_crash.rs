@@ -57,8 +57,10 @@ async fn a_reply_killed_mid_stream_keeps_its_saved_text_and_resumes_to_done(back
     let mut server = start(&database_url, port, storage.path());
     wait_ready(&client, &base).await;
     let get = |path: String| client.get(format!("{base}{path}")).header("X-API-Key", &key).send();
-    let post = |path: &str, body: Value| client.post(format!("{base}{path}")).header("X-API-Key", &key).json(&body).send();
-    let agent: Value = post("/v2/agents", json!({ "name": "crash", "model": "echo" })).await.unwrap().json().await.unwrap();
+    let post =
+        |path: &str, body: Value| client.post(format!("{base}{path}")).header("X-API-Key", &key).json(&body).send();
+    let agent: Value =
+        post("/v2/agents", json!({ "name": "crash", "model": "echo" })).await.unwrap().json().await.unwrap();
     let conversation: Value =
         post("/v2/conversations", json!({ "agentId": agent["id"] })).await.unwrap().json().await.unwrap();
     let conversation = conversation["id"].as_str().unwrap().to_owned();
@@ -101,7 +103,10 @@ async fn a_reply_killed_mid_stream_keeps_its_saved_text_and_resumes_to_done(back
         }
     }
     assert_sequential(&seen, 1);
-    assert!(seen.iter().all(|e| e.event == "message.created" || e.event == "message.delta"), "the reply never finished");
+    assert!(
+        seen.iter().all(|e| e.event == "message.created" || e.event == "message.delta"),
+        "the reply never finished"
+    );
     let last_seen: u64 = seen.last().unwrap().id.parse().unwrap();
     let streamed = text_of(&seen);
 
@@ -115,7 +120,8 @@ async fn a_reply_killed_mid_stream_keeps_its_saved_text_and_resumes_to_done(back
     assert!(!kept.is_empty() && streamed.starts_with(kept), "kept {kept:?} is not a prefix of streamed {streamed:?}");
 
     let resume_path = format!("{base}/v2/conversations/{conversation}/messages/{reply_id}/stream");
-    let resume = |after: String| client.get(&resume_path).header("X-API-Key", &key).header("Last-Event-ID", after).send();
+    let resume =
+        |after: String| client.get(&resume_path).header("X-API-Key", &key).header("Last-Event-ID", after).send();
 
     // From the client's real Last-Event-ID: the terminal events, with ids after it, within a bound.
     let response = resume(last_seen.to_string()).await.unwrap();
@@ -140,10 +146,7 @@ async fn a_reply_killed_mid_stream_keeps_its_saved_text_and_resumes_to_done(back
         assert_eq!((&live.id, &live.event, &live.data), (&again.id, &again.event, &again.data));
     }
     assert_eq!(text_of(saved), kept);
-    assert_eq!(
-        replay[replay.len() - 2..].iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
-        ["error", "done"]
-    );
+    assert_eq!(replay[replay.len() - 2..].iter().map(|e| e.event.as_str()).collect::<Vec<_>>(), ["error", "done"]);
     // Saves happen every SAVE_EVERY events, so what was saved is a whole number of them.
     assert_eq!(saved.len() as u64 % SAVE_EVERY, 0, "saved {} events", saved.len());
     server.kill().unwrap();
@@ -160,9 +163,18 @@ async fn an_idempotent_send_killed_mid_reply_is_answered_from_what_it_stored(bac
     let mut server = start(&database_url, port, storage.path());
     wait_ready(&client, &base(port)).await;
     let post = |url: String, body: Value| client.post(url).header("X-API-Key", &key).json(&body).send();
-    let agent: Value = post(format!("{}/v2/agents", base(port)), json!({"name": "idem", "model": "echo"})).await.unwrap().json().await.unwrap();
-    let conversation: Value =
-        post(format!("{}/v2/conversations", base(port)), json!({"agentId": agent["id"]})).await.unwrap().json().await.unwrap();
+    let agent: Value = post(format!("{}/v2/agents", base(port)), json!({"name": "idem", "model": "echo"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let conversation: Value = post(format!("{}/v2/conversations", base(port)), json!({"agentId": agent["id"]}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let path = format!("/v2/conversations/{}/messages", conversation["id"].as_str().unwrap());
     let content = (0..300).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
     let body = json!({"content": content, "stream": false});
@@ -178,7 +190,15 @@ async fn an_idempotent_send_killed_mid_reply_is_answered_from_what_it_stored(bac
     let first = tokio::spawn(send(port));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let listed: Value = client.get(format!("{}{path}", base(port))).header("X-API-Key", &key).send().await.unwrap().json().await.unwrap();
+        let listed: Value = client
+            .get(format!("{}{path}", base(port)))
+            .header("X-API-Key", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if listed["messages"].as_array().is_some_and(|m| m.len() == 2) {
             break;
         }
@@ -206,7 +226,15 @@ async fn an_idempotent_send_killed_mid_reply_is_answered_from_what_it_stored(bac
     assert_eq!(exchange["message"]["content"], content.as_str(), "{exchange}");
     assert_eq!(exchange["reply"]["status"], "failed", "{exchange}");
     assert_eq!(exchange["reply"]["error"]["code"], "interrupted", "{exchange}");
-    let listed: Value = client.get(format!("{}{path}", base(port))).header("X-API-Key", &key).send().await.unwrap().json().await.unwrap();
+    let listed: Value = client
+        .get(format!("{}{path}", base(port)))
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed["messages"].as_array().unwrap().len(), 2, "the message was not stored again: {listed}");
     // That answer is now remembered like any other.
     let again = send(port).await.unwrap();

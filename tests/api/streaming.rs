@@ -323,7 +323,9 @@ async fn resume_past_the_end_of_a_finished_reply_ends_with_the_terminal_events(b
     let items = app.graphql_sse(&query, json!({ "c": conversation, "m": reply_id })).await;
     let got: Vec<(u64, &str)> = items
         .iter()
-        .map(|item| (item["messageStream"]["sequence"].as_u64().unwrap(), item["messageStream"]["event"].as_str().unwrap()))
+        .map(|item| {
+            (item["messageStream"]["sequence"].as_u64().unwrap(), item["messageStream"]["event"].as_str().unwrap())
+        })
         .collect();
     assert_eq!(got, [(end + 41, "message.completed"), (end + 42, "done")]);
 }

@@ -35,7 +35,8 @@ pub async fn wait_task(app: &TestApp, id: &str) -> Value {
     }
 }
 
-const CSV: &str = "city,price,rooms,furnished\nParis,1200,2,yes\nLyon,800,3,no\nNice,950,,yes\nLyon,700,1,no\nParis,1500,4,yes\n";
+const CSV: &str =
+    "city,price,rooms,furnished\nParis,1200,2,yes\nLyon,800,3,no\nNice,950,,yes\nLyon,700,1,no\nParis,1500,4,yes\n";
 
 async fn analysis_summarizes_and_charts_a_csv_and_calls_back(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -76,14 +77,16 @@ async fn analysis_summarizes_and_charts_a_csv_and_calls_back(backend: Backend) {
     let charts = result["charts"].as_array().unwrap();
     assert!(charts.len() >= 2, "{result:#}");
     for chart in charts {
-        let response = app.client.get(app.url(chart.as_str().unwrap())).header("X-API-Key", &app.key).send().await.unwrap();
+        let response =
+            app.client.get(app.url(chart.as_str().unwrap())).header("X-API-Key", &app.key).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "image/png");
         let bytes = response.bytes().await.unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
     }
     let other = app.create_key("tenant-b", openclaw::auth::Plan::Free, &["*"]).await;
-    let foreign = app.client.get(app.url(charts[0].as_str().unwrap())).header("X-API-Key", &other).send().await.unwrap();
+    let foreign =
+        app.client.get(app.url(charts[0].as_str().unwrap())).header("X-API-Key", &other).send().await.unwrap();
     assert_eq!(foreign.status(), 404, "another tenant's chart");
     // The callback: the task itself, signed, with the caller's header.
     let received = receiver.wait_for(1, WAIT).await;
@@ -95,10 +98,12 @@ async fn analysis_summarizes_and_charts_a_csv_and_calls_back(backend: Backend) {
     assert_eq!(callback.json()["status"], "completed");
     // Events: created, progress rising, completed.
     let events = app.get("/v2/events?limit=100").await;
-    let mine: Vec<&Value> = events.body["events"].as_array().unwrap().iter().filter(|e| e["subjectId"] == id.as_str()).collect();
+    let mine: Vec<&Value> =
+        events.body["events"].as_array().unwrap().iter().filter(|e| e["subjectId"] == id.as_str()).collect();
     assert_eq!(mine.first().unwrap()["type"], "task.created");
     assert_eq!(mine.last().unwrap()["type"], "task.completed");
-    let progress: Vec<i64> = mine.iter().filter(|e| e["type"] == "task.progress").map(|e| e["data"]["progress"].as_i64().unwrap()).collect();
+    let progress: Vec<i64> =
+        mine.iter().filter(|e| e["type"] == "task.progress").map(|e| e["data"]["progress"].as_i64().unwrap()).collect();
     assert!(progress.len() >= 3 && progress.windows(2).all(|w| w[0] < w[1]), "progress must rise: {progress:?}");
 }
 
@@ -128,12 +133,18 @@ async fn invalid_tasks_are_refused_and_nothing_is_queued(backend: Backend) {
         (json!({ "type": "analysis", "input": {} }), "input"),
         (json!({ "type": "analysis", "input": { "fileUrl": "http://127.0.0.1/x.csv", "fileId": "file-1" } }), "input"),
         (json!({ "type": "analysis", "input": { "fileId": "file-nope" } }), "input.fileId"),
-        (json!({ "type": "analysis", "input": { "fileUrl": "http://127.0.0.1/x.csv", "operations": ["dance"] } }), "input.operations"),
+        (
+            json!({ "type": "analysis", "input": { "fileUrl": "http://127.0.0.1/x.csv", "operations": ["dance"] } }),
+            "input.operations",
+        ),
         (json!({ "type": "agent.run", "input": { "agentId": "agent-nope", "content": "hi" } }), "input.agentId"),
         (json!({ "type": "agent.run", "input": { "content": "hi" } }), "input"),
         (json!({ "type": "noop", "input": { "sleepMs": -1 } }), "input.sleepMs"),
         (json!({ "type": "noop", "input": {}, "timeoutSeconds": 0 }), "timeoutSeconds"),
-        (json!({ "type": "noop", "input": {}, "callback": { "url": "http://127.0.0.1:9/", "headers": { "X-OpenClaw-Signature": "x" } } }), "callback.headers"),
+        (
+            json!({ "type": "noop", "input": {}, "callback": { "url": "http://127.0.0.1:9/", "headers": { "X-OpenClaw-Signature": "x" } } }),
+            "callback.headers",
+        ),
     ];
     for (body, field) in cases {
         let reply = app.post("/v2/tasks", body.clone()).await;
@@ -155,7 +166,9 @@ async fn tasks_can_be_cancelled_and_other_tenants_see_nothing(backend: Backend) 
     }
     let other = app.create_key("tenant-b", openclaw::auth::Plan::Free, &["*"]).await;
     app.send(reqwest::Method::GET, &format!("/v2/tasks/{id}"), Some(&other), None).await.assert_error(404, "not_found");
-    app.send(reqwest::Method::POST, &format!("/v2/tasks/{id}/cancel"), Some(&other), None).await.assert_error(404, "not_found");
+    app.send(reqwest::Method::POST, &format!("/v2/tasks/{id}/cancel"), Some(&other), None)
+        .await
+        .assert_error(404, "not_found");
     let cancelled = app.post(&format!("/v2/tasks/{id}/cancel"), json!({})).await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.text);
     assert_eq!(cancelled.body["status"], "cancelled");
@@ -173,7 +186,9 @@ async fn tasks_can_be_cancelled_and_other_tenants_see_nothing(backend: Backend) 
 async fn agent_run_task_stores_the_reply(backend: Backend) {
     let app = spawn_app(backend).await;
     let (agent, _) = app.echo_conversation().await;
-    let created = app.post("/v2/tasks", json!({ "type": "agent.run", "input": { "agentId": agent, "content": "long job" } })).await;
+    let created = app
+        .post("/v2/tasks", json!({ "type": "agent.run", "input": { "agentId": agent, "content": "long job" } }))
+        .await;
     assert_eq!(created.status, 202, "{}", created.text);
     let task = wait_task(&app, created.body["id"].as_str().unwrap()).await;
     assert_eq!(task["status"], "completed", "{task:#}");
@@ -185,7 +200,9 @@ async fn agent_run_task_stores_the_reply(backend: Backend) {
 
 async fn a_task_whose_worker_died_is_reclaimed_after_its_lease(backend: Backend) {
     let app = spawn_app(backend).await;
-    let account = openclaw::services::accounts::find_or_create(&app.state.db, "tenant-a", openclaw::auth::Plan::Free).await.unwrap();
+    let account = openclaw::services::accounts::find_or_create(&app.state.db, "tenant-a", openclaw::auth::Plan::Free)
+        .await
+        .unwrap();
     let now = Utc::now();
     // A task a worker claimed and then died holding: its lease ran out a second ago.
     let orphan = entity::task::ActiveModel {

@@ -54,7 +54,16 @@ async fn the_model_calls_a_tool_and_answers_with_its_result(backend: Backend) {
     let all = until_done(&mut app.stream_message(&conversation, content).await).await;
     assert_eq!(
         names(&all),
-        ["message.created", "tool.call", "tool.result", "tool.call", "tool.result", "message.delta", "message.completed", "done"]
+        [
+            "message.created",
+            "tool.call",
+            "tool.result",
+            "tool.call",
+            "tool.result",
+            "message.delta",
+            "message.completed",
+            "done"
+        ]
     );
     let calls = of_kind(&all, "tool.call");
     assert_eq!(calls[0]["name"], "calculator");
@@ -95,7 +104,8 @@ async fn the_model_calls_a_tool_and_answers_with_its_result(backend: Backend) {
     assert_eq!(&completed["toolCalls"], &stored["toolCalls"]);
     // A client resuming after the end gets the same events, tool events in place, from the database.
     let path = format!("/v2/conversations/{conversation}/messages/{reply_id}/stream");
-    let replayed = until_done(&mut events(app.stream_request(Method::GET, &path, None, &[("Last-Event-ID", "0")]).await)).await;
+    let replayed =
+        until_done(&mut events(app.stream_request(Method::GET, &path, None, &[("Last-Event-ID", "0")]).await)).await;
     assert_eq!(replayed.len(), all.len());
     for (live, again) in all.iter().zip(&replayed) {
         assert_eq!((&live.id, &live.event), (&again.id, &again.event));
@@ -116,7 +126,10 @@ async fn tool_failures_are_returned_to_the_model(backend: Backend) {
     let all = until_done(&mut app.stream_message(&conversation, content).await).await;
     let results = of_kind(&all, "tool.result");
     let codes: Vec<&str> = results.iter().map(|r| r["error"]["code"].as_str().unwrap_or("ok")).collect();
-    assert_eq!(codes, ["invalid_arguments", "invalid_arguments", "invalid_arguments", "unknown_tool", "unknown_tool", "ok"]);
+    assert_eq!(
+        codes,
+        ["invalid_arguments", "invalid_arguments", "invalid_arguments", "unknown_tool", "unknown_tool", "ok"]
+    );
     assert_eq!(results[5]["result"]["result"], 0.67, "the install config's precision applies");
     // A malformed call is shown as the model sent it.
     assert_eq!(of_kind(&all, "tool.call")[0]["arguments"], "{bad json");
@@ -128,7 +141,8 @@ async fn tool_failures_are_returned_to_the_model(backend: Backend) {
     assert_eq!(completed["toolCalls"][4]["error"]["code"], "unknown_tool");
     assert_eq!(completed["toolCalls"][4]["skillId"], Value::Null);
     // The conversation goes on.
-    let next = app.post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "still there?" })).await;
+    let next =
+        app.post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "still there?" })).await;
     assert_eq!(next.status, StatusCode::OK, "{}", next.text);
     assert_eq!(next.body["reply"]["content"], "Echo: still there?");
 }
@@ -136,7 +150,8 @@ async fn tool_failures_are_returned_to_the_model(backend: Backend) {
 async fn a_tool_loop_that_never_ends_is_stopped(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.tool_max_steps = 3).await;
     let (_, conversation) = tool_conversation(&app, &[("calculator", json!({}))]).await;
-    let all = until_done(&mut app.stream_message(&conversation, "/loop calculator {\"expression\": \"1+1\"}").await).await;
+    let all =
+        until_done(&mut app.stream_message(&conversation, "/loop calculator {\"expression\": \"1+1\"}").await).await;
     assert_eq!(of_kind(&all, "tool.result").len(), 2, "two rounds ran; the third call hit the limit");
     let error = of_kind(&all, "error")[0];
     assert_eq!(error["code"], "tool_loop_limit");
@@ -154,7 +169,10 @@ async fn tools_run_without_streaming_too(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, conversation) = tool_conversation(&app, &[("calculator", json!({}))]).await;
     let sent = app
-        .post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "/tool calculator {\"expression\": \"2^8\"}" }))
+        .post(
+            &format!("/v2/conversations/{conversation}/messages"),
+            json!({ "content": "/tool calculator {\"expression\": \"2^8\"}" }),
+        )
         .await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.text);
     let content = sent.body["reply"]["content"].as_str().unwrap();
@@ -195,11 +213,15 @@ async fn the_subscription_carries_tool_calls_and_results(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.echo_token_delay_ms = 0).await;
     let (_, conversation) = tool_conversation(&app, &[("calculator", json!({}))]).await;
     let sent = app
-        .post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "/tool calculator {\"expression\": \"6*7\"}" }))
+        .post(
+            &format!("/v2/conversations/{conversation}/messages"),
+            json!({ "content": "/tool calculator {\"expression\": \"6*7\"}" }),
+        )
         .await;
     let reply_id = sent.body["reply"]["id"].as_str().unwrap();
     // GraphQL over SSE (the same subscription serves WebSocket clients): the finished reply, replayed.
-    let query = "subscription($c: ID!, $m: ID) { messageStream(conversationId: $c, messageId: $m) { sequence type data } }";
+    let query =
+        "subscription($c: ID!, $m: ID) { messageStream(conversationId: $c, messageId: $m) { sequence type data } }";
     let items: Vec<Value> = app
         .graphql_sse(query, json!({ "c": conversation, "m": reply_id }))
         .await
@@ -232,7 +254,9 @@ async fn a_prompt_grown_by_tool_results_is_trimmed_to_the_window(backend: Backen
     // A small window (1,000 tokens, 100 kept for the reply) and an API answering ~3,000 tokens of JSON.
     let router = axum::Router::new().route(
         "/report",
-        axum::routing::get(|| async { axum::Json(json!({ "rows": (0..600).map(|i| format!("row {i}")).collect::<Vec<_>>() })) }),
+        axum::routing::get(|| async {
+            axum::Json(json!({ "rows": (0..600).map(|i| format!("row {i}")).collect::<Vec<_>>() }))
+        }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let report = format!("http://{}/report", listener.local_addr().unwrap());
@@ -257,7 +281,9 @@ async fn a_prompt_grown_by_tool_results_is_trimmed_to_the_window(backend: Backen
     let conversation = app.open_conversation(agent.body["id"].as_str().unwrap()).await;
     // Some history the trimming may drop first.
     fake.push(FakeResponse::text(&["Sure."]));
-    let first = app.post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "word ".repeat(150) })).await;
+    let first = app
+        .post(&format!("/v2/conversations/{conversation}/messages"), json!({ "content": "word ".repeat(150) }))
+        .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     let arguments = json!({ "url": report }).to_string();
     fake.push(FakeResponse::tool_call("call_r", "http_request", &[&arguments]));
@@ -271,6 +297,9 @@ async fn a_prompt_grown_by_tool_results_is_trimmed_to_the_window(backend: Backen
     assert!(tool["content"].as_str().unwrap().ends_with("(cut to fit the context window)"), "{tool}");
     assert!(messages.iter().all(|m| m["content"] != "word ".repeat(150)), "the old history went first");
     assert_eq!(messages[messages.len() - 3]["content"], "How many rows in the report?", "the question stays");
-    let words: usize = messages.iter().map(|m| openclaw::llm::tokens::count(m["content"].as_str().unwrap_or_default()) as usize + 4).sum();
+    let words: usize = messages
+        .iter()
+        .map(|m| openclaw::llm::tokens::count(m["content"].as_str().unwrap_or_default()) as usize + 4)
+        .sum();
     assert!(words <= 900, "within the window: {words} tokens");
 }

@@ -85,7 +85,9 @@ async fn wait_seen(holding: &Holding, what: &str, check: impl Fn(&Seen) -> bool)
 }
 
 async fn create_webhook_as(app: &TestApp, key: &str, url: &str) -> String {
-    let reply = app.send(Method::POST, "/v2/webhooks", Some(key), Some(json!({ "url": url, "events": ["agent.updated"] }))).await;
+    let reply = app
+        .send(Method::POST, "/v2/webhooks", Some(key), Some(json!({ "url": url, "events": ["agent.updated"] })))
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     reply.body["id"].as_str().unwrap().to_owned()
 }
@@ -113,13 +115,15 @@ async fn one_tenants_backlog_does_not_stall_another_tenants_webhooks(backend: Ba
     let y_key = app.create_key("tenant-y", Plan::Free, &["*"]).await;
 
     // Tenant X: two slow endpoints and a backlog of 20 deliveries (pings), 10 to each.
-    let x_hooks = [create_webhook_as(&app, &x_key, &url("/x/1")).await, create_webhook_as(&app, &x_key, &url("/x/2")).await];
+    let x_hooks =
+        [create_webhook_as(&app, &x_key, &url("/x/1")).await, create_webhook_as(&app, &x_key, &url("/x/2")).await];
     for _ in 0..10 {
         for hook in &x_hooks {
             ping_as(&app, &x_key, hook).await;
         }
     }
-    wait_seen(&holding, "X reaching its cap of 3 deliveries in flight", |seen| Seen::get(&seen.in_flight, "x") == 3).await;
+    wait_seen(&holding, "X reaching its cap of 3 deliveries in flight", |seen| Seen::get(&seen.in_flight, "x") == 3)
+        .await;
 
     // Tenant Y's one event is delivered while all of X's stay held.
     let y_hook = create_webhook_as(&app, &y_key, &url("/y")).await;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::{
     db_tests,
     helpers::{Backend, TestApp, run_tool, spawn_app, spawn_app_with},
-    receiver::{Receiver, Received, verify, verify_previous, verify_with_library},
+    receiver::{Received, Receiver, verify, verify_previous, verify_with_library},
 };
 
 db_tests!(
@@ -56,7 +56,13 @@ async fn deliveries_are_signed_both_ways_and_verify_with_the_seed_function(backe
     let app = spawn_app(backend).await;
     let receiver = Receiver::start().await;
     // The announcement's body, verbatim but for the URL.
-    let hook = create_webhook(&app, &receiver.url("/webhooks/openclaw"), json!(["message.received", "task.completed"]), Some("your-webhook-secret")).await;
+    let hook = create_webhook(
+        &app,
+        &receiver.url("/webhooks/openclaw"),
+        json!(["message.received", "task.completed"]),
+        Some("your-webhook-secret"),
+    )
+    .await;
     assert_eq!(hook["secret"], "your-webhook-secret", "the create response shows the secret once");
     let read = app.get(&format!("/v2/webhooks/{}", hook["id"].as_str().unwrap())).await;
     assert_eq!(read.body["secret"], Value::Null, "later reads never show it");
@@ -235,18 +241,26 @@ async fn rotation_signs_with_both_secrets_then_ping_and_redeliver(backend: Backe
     assert_eq!(first.header("webhook-signature").split(' ').count(), 2);
     assert!(!first.header("x-openclaw-signature-previous").is_empty());
     // Receivers on either secret accept it with the reference library; a `whsec_` secret is base64-decoded there.
-    let verdicts = verify_with_library(&[(first, &new_secret), (first, "old-secret-123"), (first, "some-other-secret")]).await;
+    let verdicts =
+        verify_with_library(&[(first, &new_secret), (first, "old-secret-123"), (first, "some-other-secret")]).await;
     assert_eq!(verdicts[..2], ["valid", "valid"], "{verdicts:?}");
     assert!(verdicts[2].starts_with("invalid"), "{verdicts:?}");
     // Redeliver: the same event id, a new delivery id.
-    let redelivered = app.post(&format!("/v2/webhooks/{id}/deliveries/{}/redeliver", ping.body["id"].as_str().unwrap()), json!({})).await;
+    let redelivered = app
+        .post(&format!("/v2/webhooks/{id}/deliveries/{}/redeliver", ping.body["id"].as_str().unwrap()), json!({}))
+        .await;
     assert_eq!(redelivered.status, 202, "{}", redelivered.text);
     assert_ne!(redelivered.body["id"], ping.body["id"]);
     let received = receiver.wait_for(2, WAIT).await;
     assert_eq!(received[1].json()["id"], received[0].json()["id"]);
     assert_ne!(received[1].header("webhook-id"), received[0].header("webhook-id"));
     // Rotation with no grace: only the new secret signs.
-    let rotated = app.post(&format!("/v2/webhooks/{id}/rotate-secret"), json!({ "secret": "third-secret-xyz", "gracePeriodSeconds": 0 })).await;
+    let rotated = app
+        .post(
+            &format!("/v2/webhooks/{id}/rotate-secret"),
+            json!({ "secret": "third-secret-xyz", "gracePeriodSeconds": 0 }),
+        )
+        .await;
     assert_eq!(rotated.body["secret"], "third-secret-xyz");
     app.post(&format!("/v2/webhooks/{id}/test"), json!({})).await;
     let received = receiver.wait_for(3, WAIT).await;
@@ -270,9 +284,13 @@ async fn outbound_urls_are_ssrf_guarded(backend: Backend) {
         let reply = app.post("/v2/webhooks", json!({ "url": url, "events": ["*"] })).await;
         reply.assert_error(400, "invalid_url");
     }
-    let task = app.post("/v2/tasks", json!({ "type": "analysis", "input": { "fileUrl": "http://192.168.1.1/data.csv" } })).await;
+    let task = app
+        .post("/v2/tasks", json!({ "type": "analysis", "input": { "fileUrl": "http://192.168.1.1/data.csv" } }))
+        .await;
     task.assert_error(400, "url_forbidden");
-    let task = app.post("/v2/tasks", json!({ "type": "noop", "input": {}, "callback": { "url": "http://127.0.0.1:1/cb" } })).await;
+    let task = app
+        .post("/v2/tasks", json!({ "type": "noop", "input": {}, "callback": { "url": "http://127.0.0.1:1/cb" } }))
+        .await;
     task.assert_error(400, "url_forbidden");
     assert_eq!(app.get("/v2/webhooks").await.body["pagination"]["total"], 0, "nothing was stored");
     assert_eq!(app.get("/v2/tasks").await.body["tasks"], json!([]));
@@ -284,8 +302,12 @@ async fn bad_webhooks_are_refused_and_other_tenants_see_nothing(backend: Backend
     let bad = app.post("/v2/webhooks", json!({ "url": receiver.url("/"), "events": ["task.exploded"] })).await;
     bad.assert_error(400, "validation_error");
     assert_eq!(bad.field(), "events");
-    app.post("/v2/webhooks", json!({ "url": receiver.url("/"), "events": [] })).await.assert_error(400, "validation_error");
-    app.post("/v2/webhooks", json!({ "url": receiver.url("/"), "events": ["*"], "secret": "short" })).await.assert_error(400, "validation_error");
+    app.post("/v2/webhooks", json!({ "url": receiver.url("/"), "events": [] }))
+        .await
+        .assert_error(400, "validation_error");
+    app.post("/v2/webhooks", json!({ "url": receiver.url("/"), "events": ["*"], "secret": "short" }))
+        .await
+        .assert_error(400, "validation_error");
     app.post("/v2/webhooks", json!({ "events": ["*"] })).await.assert_error(400, "validation_error");
     let hook = create_webhook(&app, &receiver.url("/"), json!(["*"]), None).await;
     let id = hook["id"].as_str().unwrap();
@@ -303,9 +325,14 @@ async fn bad_webhooks_are_refused_and_other_tenants_see_nothing(backend: Backend
     }
     assert_eq!(app.send(reqwest::Method::GET, "/v2/events", Some(&other), None).await.body["events"], json!([]));
     let read_only = app.create_key("tenant-a", openclaw::auth::Plan::Free, &["webhooks:read"]).await;
-    app.send(reqwest::Method::POST, "/v2/webhooks", Some(&read_only), Some(json!({ "url": receiver.url("/"), "events": ["*"] })))
-        .await
-        .assert_error(403, "forbidden");
+    app.send(
+        reqwest::Method::POST,
+        "/v2/webhooks",
+        Some(&read_only),
+        Some(json!({ "url": receiver.url("/"), "events": ["*"] })),
+    )
+    .await
+    .assert_error(403, "forbidden");
     assert_eq!(app.delete(&format!("/v2/webhooks/{id}")).await.status, 204);
     app.get(&format!("/v2/webhooks/{id}")).await.assert_error(404, "not_found");
 }

@@ -10,6 +10,6 @@ pub mod webhook;
 pub use agent::{CreateAgentInput, UpdateAgentInput};
 pub use conversation::{CreateConversationInput, SendMessageInput};
 pub use skill::{InstallSkillInput, RegisterSkillInput, UpdateInstalledSkillInput};
-pub use token::CreateAccessTokenInput;
 pub use task::CreateTaskInput;
+pub use token::CreateAccessTokenInput;
 pub use webhook::{CreateWebhookInput, RotateWebhookSecretInput, UpdateWebhookInput};

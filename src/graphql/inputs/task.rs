@@ -32,7 +32,11 @@ impl From<CreateTaskInput> for NewTask {
         Self {
             kind: input.kind,
             input: input.input.0,
-            callback: input.callback.map(|c| NewCallback { url: c.url, headers: c.headers.map(|h| h.0), secret: c.secret }),
+            callback: input.callback.map(|c| NewCallback {
+                url: c.url,
+                headers: c.headers.map(|h| h.0),
+                secret: c.secret,
+            }),
             timeout_secs: input.timeout_seconds,
         }
     }

@@ -16,7 +16,13 @@ pub struct CreateWebhookInput {
 
 impl From<CreateWebhookInput> for NewWebhook {
     fn from(input: CreateWebhookInput) -> Self {
-        Self { url: input.url, events: input.events, secret: input.secret, description: input.description, enabled: input.enabled }
+        Self {
+            url: input.url,
+            events: input.events,
+            secret: input.secret,
+            description: input.description,
+            enabled: input.enabled,
+        }
     }
 }
 

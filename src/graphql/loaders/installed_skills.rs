@@ -1,8 +1,8 @@
 //! Agent → installed skills, batched: a page of N agents costs one query, not N.
 use std::collections::HashMap;
 
-use dataloader::BatchFn;
 use crate::db::Db;
+use dataloader::BatchFn;
 
 use crate::{error::AppError, services::skills};
 use entity::agent_skill;

@@ -1,5 +1,4 @@
 //! Creating, changing and deleting agents.
-use async_graphql::{Context, ID, Object};
 use crate::{
     graphql::{
         context::ContextExt,
@@ -10,6 +9,7 @@ use crate::{
     },
     services::agents,
 };
+use async_graphql::{Context, ID, Object};
 
 #[derive(Default)]
 pub struct AgentMutation;

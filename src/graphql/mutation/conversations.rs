@@ -83,7 +83,8 @@ impl ConversationMutation {
         // reply's estimated cost is reserved until its usage is recorded, so a burst cannot overshoot the month.
         let estimate = runs::estimate::reply_tokens(app, &conversation, &new.content).await.gql()?;
         let hold = app.limiter.reserve_quota(ctx.db().gql()?, principal, estimate).await.gql()?;
-        let sent = messages::store_user_message(ctx.db().gql()?, &principal.account_id, &conversation_id, new).await.gql()?;
+        let sent =
+            messages::store_user_message(ctx.db().gql()?, &principal.account_id, &conversation_id, new).await.gql()?;
         hold.for_reply(&sent.reply.id);
         // Under an `Idempotency-Key`, the key learns the reply now: a retry after this process dies answers with
         // this exchange instead of storing the message again.

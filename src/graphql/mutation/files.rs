@@ -3,7 +3,12 @@ use async_graphql::{Context, ID, Object, Upload};
 use futures_util::StreamExt;
 
 use crate::{
-    graphql::{context::ContextExt, errors::GqlResultExt, guards::ScopeGuard, types::{Deleted, file::File}},
+    graphql::{
+        context::ContextExt,
+        errors::GqlResultExt,
+        guards::ScopeGuard,
+        types::{Deleted, file::File},
+    },
     services::files,
     storage::StorageError,
 };
@@ -34,7 +39,8 @@ impl FileMutation {
         let purpose = purpose.unwrap_or_else(|| "user_data".to_owned());
         let limit = app.config.file_max_bytes;
         let meta = files::UploadMeta { name, purpose, collection };
-        let stored = files::upload(db, app.storage.as_ref(), &app.extractor, &principal.account_id, meta, chunks, limit);
+        let stored =
+            files::upload(db, app.storage.as_ref(), &app.extractor, &principal.account_id, meta, chunks, limit);
         Ok(File::from(stored.await.gql()?))
     }
 

@@ -26,7 +26,12 @@ impl MemoryMutation {
     }
 
     #[graphql(guard = "ScopeGuard(\"memories:write\")")]
-    async fn update_memory(&self, ctx: &Context<'_>, id: ID, input: UpdateMemoryInput) -> async_graphql::Result<Memory> {
+    async fn update_memory(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateMemoryInput,
+    ) -> async_graphql::Result<Memory> {
         let (app, db, principal) = (ctx.app().gql()?, ctx.db().gql()?, ctx.principal().gql()?);
         let embedder = app.embedder.as_deref();
         Ok(Memory::from(memories::update(db, embedder, &principal.account_id, &id, input.into()).await.gql()?))

@@ -1,15 +1,18 @@
 //! Installing, changing and uninstalling skills on an agent.
-use async_graphql::{Context, ID, Object};
 use crate::{
     graphql::{
         context::ContextExt,
         errors::GqlResultExt,
         guards::ScopeGuard,
         inputs::{InstallSkillInput, RegisterSkillInput, UpdateInstalledSkillInput},
-        types::{Deleted, InstalledSkill, skill::{RegisteredSkill, Skill}},
+        types::{
+            Deleted, InstalledSkill,
+            skill::{RegisteredSkill, Skill},
+        },
     },
     services::{custom_skills, skills},
 };
+use async_graphql::{Context, ID, Object};
 
 #[derive(Default)]
 pub struct SkillMutation;
@@ -19,9 +22,14 @@ impl SkillMutation {
     /// Registers an HTTP skill private to your account; install it like any catalog skill. Invocations are POSTed
     /// to `endpoint`, signed with the returned `secret` (shown only here).
     #[graphql(guard = "ScopeGuard(\"skills:write\")")]
-    async fn register_skill(&self, ctx: &Context<'_>, input: RegisterSkillInput) -> async_graphql::Result<RegisteredSkill> {
+    async fn register_skill(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterSkillInput,
+    ) -> async_graphql::Result<RegisteredSkill> {
         let (app, db, principal) = (ctx.app().gql()?, ctx.db().gql()?, ctx.principal().gql()?);
-        let (skill, secret) = custom_skills::register(db, &app.outbound, &principal.account_id, input.into()).await.gql()?;
+        let (skill, secret) =
+            custom_skills::register(db, &app.outbound, &principal.account_id, input.into()).await.gql()?;
         Ok(RegisteredSkill { skill: Skill(skill), secret })
     }
 

@@ -21,7 +21,12 @@ pub struct TicketMutation;
 #[Object]
 impl TicketMutation {
     #[graphql(guard = "ScopeGuard(\"tickets:write\")")]
-    async fn update_ticket(&self, ctx: &Context<'_>, id: ID, input: UpdateTicketInput) -> async_graphql::Result<Ticket> {
+    async fn update_ticket(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateTicketInput,
+    ) -> async_graphql::Result<Ticket> {
         let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let patch = TicketPatch { status: input.status, priority: input.priority };
         Ok(Ticket::from(tickets::update(db, &principal.account_id, &id, patch).await.gql()?))

@@ -27,14 +27,22 @@ impl WebhookMutation {
             &principal.account_id,
             app.config.webhook_max_endpoints_per_account,
             input.into(),
-        ).await.gql()?;
+        )
+        .await
+        .gql()?;
         Ok(Webhook { model, reveal_secret: true })
     }
 
     #[graphql(guard = "ScopeGuard(\"webhooks:write\")")]
-    async fn update_webhook(&self, ctx: &Context<'_>, id: ID, input: UpdateWebhookInput) -> async_graphql::Result<Webhook> {
+    async fn update_webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateWebhookInput,
+    ) -> async_graphql::Result<Webhook> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
-        let model = webhooks::update(ctx.db().gql()?, &app.outbound, &principal.account_id, &id, input.into()).await.gql()?;
+        let model =
+            webhooks::update(ctx.db().gql()?, &app.outbound, &principal.account_id, &id, input.into()).await.gql()?;
         Ok(Webhook { model, reveal_secret: false })
     }
 
@@ -81,7 +89,9 @@ impl WebhookMutation {
     ) -> async_graphql::Result<Delivery> {
         let (app, principal) = (ctx.app().gql()?, ctx.principal().gql()?);
         let delivery =
-            webhooks::redeliver(ctx.db().gql()?, &principal.account_id, &id, webhook_id.as_ref().map(|w| w.as_str())).await.gql()?;
+            webhooks::redeliver(ctx.db().gql()?, &principal.account_id, &id, webhook_id.as_ref().map(|w| w.as_str()))
+                .await
+                .gql()?;
         ctx.work().gql()?.after_commit(app, |app| app.deliveries.wake());
         Ok(Delivery(DeliveryWithAttempts { delivery, attempts: Vec::new() }))
     }

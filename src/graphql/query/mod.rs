@@ -14,7 +14,10 @@ use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
-    agents::AgentQuery, skills::SkillQuery, viewer::ViewerQuery, conversations::ConversationQuery,
+    agents::AgentQuery,
+    skills::SkillQuery,
+    viewer::ViewerQuery,
+    conversations::ConversationQuery,
     webhooks::WebhookQuery,
     tasks::TaskQuery,
     usage::UsageQuery,

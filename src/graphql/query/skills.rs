@@ -30,7 +30,8 @@ impl SkillQuery {
     ) -> async_graphql::Result<SkillPage> {
         let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let request = PageRequest::new(page, limit).gql()?;
-        let (items, total) = skills::list_catalog(db, &principal.account_id, category.as_deref(), request).await.gql()?;
+        let (items, total) =
+            skills::list_catalog(db, &principal.account_id, category.as_deref(), request).await.gql()?;
         Ok(SkillPage { items, pagination: request.info(total).into() })
     }
 

@@ -23,7 +23,8 @@ impl UsageQuery {
         let now = chrono::Utc::now();
         let limits = app.limiter.limits(principal);
         let month = usage::for_month(db, &principal.account_id, now).await.gql()?;
-        let (prompt, completion, calls) = month.map_or((0, 0, 0), |m| (m.prompt_tokens, m.completion_tokens, m.model_calls));
+        let (prompt, completion, calls) =
+            month.map_or((0, 0, 0), |m| (m.prompt_tokens, m.completion_tokens, m.model_calls));
         let used = prompt + completion;
         let used_u = u64::try_from(used).unwrap_or(0);
         let (over, cost) = overage(limits, used_u);

@@ -45,7 +45,12 @@ impl WebhookQuery {
         guard = "ScopeGuard(\"webhooks:read\")",
         complexity = "limit.unwrap_or(20).clamp(1, 100) as usize * child_complexity"
     )]
-    async fn webhooks(&self, ctx: &Context<'_>, limit: Option<i64>, page: Option<i64>) -> async_graphql::Result<WebhookPage> {
+    async fn webhooks(
+        &self,
+        ctx: &Context<'_>,
+        limit: Option<i64>,
+        page: Option<i64>,
+    ) -> async_graphql::Result<WebhookPage> {
         let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let request = PageRequest::new(page, limit).gql()?;
         let (rows, total) = webhooks::list(db, &principal.account_id, request).await.gql()?;
@@ -76,8 +81,7 @@ impl WebhookQuery {
     ) -> async_graphql::Result<DeliveryPage> {
         let (db, principal) = (ctx.db().gql()?, ctx.principal().gql()?);
         let cursor = CursorRequest::new(after, limit).gql()?;
-        let (items, info) =
-            webhooks::deliveries(db, &principal.account_id, &webhook_id, status, cursor).await.gql()?;
+        let (items, info) = webhooks::deliveries(db, &principal.account_id, &webhook_id, status, cursor).await.gql()?;
         Ok(DeliveryPage { deliveries: items.into_iter().map(Delivery).collect(), pagination: info.into() })
     }
 

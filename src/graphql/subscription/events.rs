@@ -39,8 +39,11 @@ async fn backlog(app: &AppState, account_id: &str, types: &[EventKind], after: S
 
 fn lagged(n: u64, last: Option<&str>) -> async_graphql::Error {
     let resume = last.map_or_else(String::new, |id| format!("; resubscribe with after: \"{id}\""));
-    AppError::Conflict { code: "subscription_lagged", message: format!("this subscriber fell behind and missed {n} events{resume}") }
-        .into_graphql()
+    AppError::Conflict {
+        code: "subscription_lagged",
+        message: format!("this subscriber fell behind and missed {n} events{resume}"),
+    }
+    .into_graphql()
 }
 
 #[Subscription]

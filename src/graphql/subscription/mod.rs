@@ -6,8 +6,4 @@ mod events;
 use async_graphql::MergedSubscription;
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(
-    agents::AgentSubscription,
-    conversations::ConversationSubscription,
-    events::EventSubscription,
-);
+pub struct Subscription(agents::AgentSubscription, conversations::ConversationSubscription, events::EventSubscription);

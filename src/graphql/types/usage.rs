@@ -3,7 +3,6 @@
 use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 
-
 #[derive(SimpleObject)]
 pub struct Usage {
     /// `free`, `pro` or `enterprise`.

@@ -25,7 +25,11 @@ impl Webhook {
     }
     /// Event types delivered (`*` = all).
     async fn events(&self) -> Vec<String> {
-        self.model.events.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        self.model
+            .events
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
     }
     async fn enabled(&self) -> bool {
         self.model.enabled

@@ -34,7 +34,10 @@ impl<'a> Request<'a> {
             temperature: request.temperature,
             max_tokens: request.max_tokens,
             tools: request.tools.iter().map(Tool::from).collect(),
-            tool_choice: request.tool_choice.as_deref().map(|name| ToolChoice { r#type: "function", function: ToolName { name } }),
+            tool_choice: request
+                .tool_choice
+                .as_deref()
+                .map(|name| ToolChoice { r#type: "function", function: ToolName { name } }),
             stream,
             stream_options: (stream && stream_usage).then_some(StreamOptions { include_usage: true }),
         }
