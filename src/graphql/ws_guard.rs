@@ -106,11 +106,51 @@ where
     }
 }
 
-/// Wraps the client's message stream: checks each message, and ends the connection with the protocol's close
-/// code (sent through `out`) on a violation or when `connection_init` does not arrive within `init_timeout`.
-pub fn guard_incoming<S>(
+/// What a guard knows of a connection: whether `connection_init` has arrived, and what it makes of a message.
+trait Judge {
+    fn initialised(&self) -> bool;
+    fn incoming(&mut self, text: &str) -> Verdict;
+}
+
+/// `graphql-transport-ws`: the whole protocol state (shared with the outgoing side).
+impl Judge for Arc<Mutex<ProtocolState>> {
+    fn initialised(&self) -> bool {
+        self.lock().map(|s| s.initialised).unwrap_or(true)
+    }
+
+    fn incoming(&mut self, text: &str) -> Verdict {
+        match self.lock() {
+            Ok(mut state) => state.incoming(text),
+            Err(_) => Verdict::Close(4500, "Internal error".into()),
+        }
+    }
+}
+
+/// Legacy `graphql-ws`, which has no rules to enforce beyond the init timeout: it only notes `connection_init`.
+#[derive(Default)]
+struct LegacyInit(bool);
+
+impl Judge for LegacyInit {
+    fn initialised(&self) -> bool {
+        self.0
+    }
+
+    fn incoming(&mut self, text: &str) -> Verdict {
+        let kind = serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|m| m.get("type").and_then(Value::as_str).map(str::to_owned));
+        if kind.as_deref() == Some("connection_init") {
+            self.0 = true;
+        }
+        Verdict::Pass
+    }
+}
+
+/// Wraps the client's message stream: `judge` checks each message, and the connection ends with the protocol's
+/// close code (sent through `out`) on a violation or when `connection_init` does not arrive within `init_timeout`.
+fn guarded<S>(
     mut input: S,
-    state: Arc<Mutex<ProtocolState>>,
+    mut judge: impl Judge,
     mut out: mpsc::Sender<Message>,
     init_timeout: Duration,
 ) -> impl Stream<Item = Result<Message, axum::Error>>
@@ -120,49 +160,42 @@ where
     async_stream::stream! {
         let deadline = tokio::time::Instant::now() + init_timeout;
         loop {
-            let initialised = state.lock().map(|s| s.initialised).unwrap_or(true);
-            let Some(message) = next_message(&mut input, initialised, deadline, &mut out).await else { break };
-            if let Ok(Message::Text(text)) = &message {
-                let verdict = match state.lock() {
-                    Ok(mut state) => state.incoming(text),
-                    Err(_) => Verdict::Close(4500, "Internal error".into()),
-                };
-                if let Verdict::Close(code, reason) = verdict {
-                    let _ = out.send(close(code, reason)).await;
-                    break;
-                }
+            let Some(message) = next_message(&mut input, judge.initialised(), deadline, &mut out).await else { break };
+            if let Ok(Message::Text(text)) = &message
+                && let Verdict::Close(code, reason) = judge.incoming(text)
+            {
+                let _ = out.send(close(code, reason)).await;
+                break;
             }
             yield message;
         }
     }
 }
 
-/// For the legacy `graphql-ws` protocol, which has no rules to enforce beyond this one: a client that does not send
-/// `connection_init` within `init_timeout` is closed (4408, as the newer protocol does), so sockets that never
-/// authenticate cannot pile up.
-pub fn legacy_init_timeout<S>(
-    mut input: S,
-    mut out: mpsc::Sender<Message>,
+/// `graphql-transport-ws`: the protocol's rules (see [`ProtocolState`]) and its init timeout.
+pub fn guard_incoming<S>(
+    input: S,
+    state: Arc<Mutex<ProtocolState>>,
+    out: mpsc::Sender<Message>,
     init_timeout: Duration,
 ) -> impl Stream<Item = Result<Message, axum::Error>>
 where
     S: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    async_stream::stream! {
-        let deadline = tokio::time::Instant::now() + init_timeout;
-        let mut initialised = false;
-        loop {
-            let Some(message) = next_message(&mut input, initialised, deadline, &mut out).await else { break };
-            if let Ok(Message::Text(text)) = &message
-                && serde_json::from_str::<Value>(text)
-                    .ok()
-                    .is_some_and(|m| m.get("type").and_then(Value::as_str) == Some("connection_init"))
-            {
-                initialised = true;
-            }
-            yield message;
-        }
-    }
+    guarded(input, state, out, init_timeout)
+}
+
+/// Legacy `graphql-ws`: a client that does not send `connection_init` within `init_timeout` is closed (4408, as
+/// the newer protocol does), so sockets that never authenticate cannot pile up.
+pub fn legacy_init_timeout<S>(
+    input: S,
+    out: mpsc::Sender<Message>,
+    init_timeout: Duration,
+) -> impl Stream<Item = Result<Message, axum::Error>>
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    guarded(input, LegacyInit::default(), out, init_timeout)
 }
 
 #[cfg(test)]

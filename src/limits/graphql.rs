@@ -56,9 +56,7 @@ impl Extension for CostExtension {
         if let Some(limits) = &limits {
             check_text(query, limits).map_err(|limit| limit.to_server_error())?;
             if let Err(message) = variables.iter().try_for_each(|(_, value)| check_numbers(value)) {
-                let mut error = ServerError::new(message, None);
-                error.extensions.get_or_insert_with(Default::default).set("code", "validation_error");
-                return Err(error);
+                return Err(server_error(AppError::validation("variables", message)));
             }
         }
         let document = next.run(ctx, query, variables).await?;

@@ -184,13 +184,7 @@ impl Limiter {
         principal: &Principal,
         estimate: u64,
     ) -> Result<QuotaHold, AppError> {
-        if !self.enabled {
-            return Ok(QuotaHold::none());
-        }
-        let limits = self.limits(principal);
-        let key =
-            quota::reserve(db, limits, &self.reservations, &principal.account_id, estimate, chrono::Utc::now()).await?;
-        Ok(QuotaHold { limiter: key.as_ref().map(|_| self.clone()), key })
+        self.reserve_for(db, principal.plan, &principal.account_id, estimate).await
     }
 
     /// The same for work that runs without a caller (tasks): the account's plan is read from the database.
@@ -206,9 +200,21 @@ impl Limiter {
         let account = crate::services::accounts::find(db, account_id).await?;
         let plan: crate::auth::Plan =
             account.plan.parse().map_err(|message: String| AppError::Internal(anyhow::anyhow!(message)))?;
-        let key =
-            quota::reserve(db, self.plans.get(plan), &self.reservations, account_id, estimate, chrono::Utc::now())
-                .await?;
+        self.reserve_for(db, plan, account_id, estimate).await
+    }
+
+    async fn reserve_for(
+        self: &Arc<Self>,
+        db: &crate::db::Db,
+        plan: crate::auth::Plan,
+        account_id: &str,
+        estimate: u64,
+    ) -> Result<QuotaHold, AppError> {
+        if !self.enabled {
+            return Ok(QuotaHold::none());
+        }
+        let limits = self.plans.get(plan);
+        let key = quota::reserve(db, limits, &self.reservations, account_id, estimate, chrono::Utc::now()).await?;
         Ok(QuotaHold { limiter: key.as_ref().map(|_| self.clone()), key })
     }
 

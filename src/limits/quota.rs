@@ -65,10 +65,14 @@ impl Reservations {
 
     /// Tokens reserved for the account now.
     pub fn outstanding(&self, account_id: &str) -> u64 {
-        let mut held = self.lock();
-        held.retain(|_, r| r.since.elapsed() < RESERVATION_MAX_AGE);
-        held.values().filter(|r| r.account_id == account_id).map(|r| r.tokens).sum()
+        outstanding_in(&mut self.lock(), account_id)
     }
+}
+
+/// The account's live reservations in `held` (lapsed ones are dropped on the way).
+fn outstanding_in(held: &mut HashMap<String, Reservation>, account_id: &str) -> u64 {
+    held.retain(|_, r| r.since.elapsed() < RESERVATION_MAX_AGE);
+    held.values().filter(|r| r.account_id == account_id).map(|r| r.tokens).sum()
 }
 
 /// Admits a model call estimated at `estimate` tokens and reserves them under a new key (returned), or refuses it
@@ -92,9 +96,7 @@ pub async fn reserve(
     {
         // The check and the reservation under one lock: concurrent sends on this instance see each other.
         let mut held = reservations.lock();
-        held.retain(|_, r| r.since.elapsed() < RESERVATION_MAX_AGE);
-        let outstanding: u64 = held.values().filter(|r| r.account_id == account_id).map(|r| r.tokens).sum();
-        if used.saturating_add(outstanding) < included {
+        if used.saturating_add(outstanding_in(&mut held, account_id)) < included {
             if estimate == 0 {
                 return Ok(None);
             }

@@ -23,21 +23,28 @@ pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn start(database_url: &str, port: u16, storage: &std::path::Path) -> Child {
-    Command::new(BIN)
+/// The real server on `port` and the database, quiet, without a bootstrap account; the caller adds its settings.
+pub(crate) fn server(database_url: &str, port: u16, storage: &std::path::Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
         .env("OPENCLAW_DATABASE_URL", database_url)
         .env("OPENCLAW_LISTEN", format!("127.0.0.1:{port}"))
         .env("OPENCLAW_BOOTSTRAP_ACCOUNT", "false")
         .env("OPENCLAW_JWT_SECRET", "crash-test-secret-crash-test-secret")
+        .env("OPENCLAW_STORAGE_DIR", storage)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+fn start(database_url: &str, port: u16, storage: &std::path::Path) -> Child {
+    server(database_url, port, storage)
         .env("OPENCLAW_OUTBOUND_ALLOWLIST", "127.0.0.1/32")
         // A claim held by the killed process expires quickly, so the restarted one takes its deliveries over.
         .env("OPENCLAW_WEBHOOK_LEASE_SECS", "1")
         .env("OPENCLAW_WEBHOOK_POLL_MS", "100")
         .env("OPENCLAW_WEBHOOK_CONCURRENCY", "4")
-        .env("OPENCLAW_STORAGE_DIR", storage)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap()
 }

@@ -2,10 +2,7 @@
 //! `failed/interrupted` with the text saved before the kill (a prefix of what the client saw, within the documented
 //! bound), its replay has the same ids and data as the live stream, and a resume from the client's real
 //! `Last-Event-ID` — past what was saved — still ends with `error` then `done`.
-use std::{
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{process::Child, time::Duration};
 
 use futures_util::StreamExt;
 use reqwest::StatusCode;
@@ -18,7 +15,6 @@ use crate::{
     helpers::{Backend, fresh_database},
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_openclaw");
 /// Saves every 8 stream events; the time trigger is set out of reach so the saved points are the count's.
 const SAVE_EVERY: u64 = 8;
 
@@ -28,21 +24,13 @@ db_tests!(
 );
 
 fn start(database_url: &str, port: u16, storage: &std::path::Path) -> Child {
-    Command::new(BIN)
-        .env("OPENCLAW_DATABASE_URL", database_url)
-        .env("OPENCLAW_LISTEN", format!("127.0.0.1:{port}"))
-        .env("OPENCLAW_BOOTSTRAP_ACCOUNT", "false")
-        .env("OPENCLAW_JWT_SECRET", "crash-test-secret-crash-test-secret")
-        .env("OPENCLAW_STORAGE_DIR", storage)
+    crate::crash::server(database_url, port, storage)
         // Slow enough that the reply is far from finished when the process dies.
         .env("OPENCLAW_ECHO_TOKEN_DELAY_MS", "25")
         .env("OPENCLAW_STREAM_PERSIST_EVERY_DELTAS", SAVE_EVERY.to_string())
         .env("OPENCLAW_STREAM_PERSIST_INTERVAL_MS", "600000")
         // A dead process's idempotency lock lapses quickly.
         .env("OPENCLAW_IDEMPOTENCY_LOCK_LEASE_SECS", "3")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap()
 }
